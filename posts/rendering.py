@@ -1,0 +1,184 @@
+"""Markdown to safe HTML, once, when a post is written.
+
+Page views only ever read the stored result. Everything here treats the record
+as untrusted: markdown-it renders, Pygments highlights fenced code, and nh3
+sanitizes the result so that no script, event handler or javascript:/data: URL
+survives. The article's figure (the first image source) is built from escaped
+parts and placed after the body's first paragraph.
+"""
+
+import functools
+import re
+
+import nh3
+from django.utils.html import escape
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+ALLOWED_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "kbd",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "ol": {"start"},
+    "code": {"class"},
+    "pre": {"class", "data-language"},
+    "span": {"class"},
+    "td": {"align"},
+    "th": {"align"},
+}
+URL_SCHEMES = {"http", "https", "mailto"}
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+_IMAGE_SIZE = re.compile(r"(?<![0-9])([1-9][0-9]{1,3})x([1-9][0-9]{1,3})(?![0-9])")
+DEFAULT_IMAGE_SIZE = (1200, 630)
+
+
+@functools.lru_cache(maxsize=256)
+def _lexer(language: str):
+    try:
+        return get_lexer_by_name(language)
+    except ClassNotFound:
+        return None
+
+
+# Generated articles repeat code snippets a lot; highlighting is the costliest
+# step of a write, and its output depends only on (language, code).
+@functools.lru_cache(maxsize=4096)
+def highlight_code(code: str, language: str) -> str | None:
+    """Pygments HTML for one code block, or None when the language is unknown."""
+    lexer = _lexer(language.lower())
+    if lexer is None:
+        return None
+    return highlight(code, lexer, _FORMATTER)
+
+
+def _fence_renderer(default_language: str | None):
+    def render_fence(renderer, tokens, index, options, env):
+        token = tokens[index]
+        language = token.info.strip().split(maxsplit=1)[0] if token.info.strip() else default_language
+        highlighted = highlight_code(token.content, language) if language else None
+        if highlighted is None:
+            return f"<pre><code>{escape(token.content)}</code></pre>\n"
+        language = escape(language.lower())
+        return (
+            f'<pre class="highlight" data-language="{language}">'
+            f'<code class="language-{language}">{highlighted}</code></pre>\n'
+        )
+
+    return render_fence
+
+
+def _markdown(default_language: str | None) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": True})
+    md.add_render_rule("fence", _fence_renderer(default_language))
+    md.add_render_rule("code_block", _fence_renderer(None))
+    return md
+
+
+@functools.lru_cache(maxsize=64)
+def _markdown_for(default_language: str | None) -> MarkdownIt:
+    return _markdown(default_language)
+
+
+def sanitize(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener noreferrer",
+    )
+
+
+def image_size(url: str) -> tuple[int, int]:
+    """Width and height for the img tag, read from the URL (1200x630) when it says so."""
+    match = _IMAGE_SIZE.search(url)
+    return (int(match.group(1)), int(match.group(2))) if match else DEFAULT_IMAGE_SIZE
+
+
+def render_figure(image: dict) -> str:
+    """The article figure for one image source; every part is escaped."""
+    width, height = image_size(image["url"])
+    caption = escape(image["caption"])
+    return (
+        '<figure class="post-figure">'
+        f'<p class="post-figure__title">{caption}</p>'
+        f'<img src="{escape(image["url"])}" alt="{caption}" width="{width}" height="{height}" '
+        'loading="lazy" decoding="async">'
+        f"<figcaption>{caption}. image source: {escape(image['source'])}</figcaption>"
+        "</figure>\n"
+    )
+
+
+def render_body(body: str, *, code_language: str | None = None, figure_image: dict | None = None) -> str:
+    """The article body as safe HTML, with the figure after the first top-level paragraph."""
+    md = _markdown_for(code_language)
+    tokens = md.parse(body)
+    split = len(tokens)
+    if figure_image is not None:
+        split = next(
+            (i + 1 for i, token in enumerate(tokens) if token.type == "paragraph_close" and token.level == 0),
+            0,
+        )
+    head = sanitize(md.renderer.render(tokens[:split], md.options, {}))
+    tail = sanitize(md.renderer.render(tokens[split:], md.options, {})) if split < len(tokens) else ""
+    figure = render_figure(figure_image) if figure_image is not None else ""
+    return head + figure + tail
+
+
+def render_record(canonical: dict) -> str:
+    """The stored body HTML for a canonical record."""
+    images = canonical["image_sources"]
+    return render_body(
+        canonical["body"],
+        code_language=canonical["code_language"],
+        figure_image=images[0] if images else None,
+    )
