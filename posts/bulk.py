@@ -1,0 +1,112 @@
+"""Set-based writes for the batch write path, fastest per database.
+
+On PostgreSQL rows go in with COPY (into the table, or into a temporary
+staging table followed by one INSERT ... ON CONFLICT); elsewhere with
+bulk_create. Callers pass plain dicts keyed by field name and never see the
+difference. Measured on this kind of machine: COPY loads ~2.5x the rows/s of
+bulk_create (see docs/performance.md).
+"""
+
+import hashlib
+import json
+
+from django.db import connection, models
+
+# PostgreSQL locks one of these per batch so that concurrent writers (two
+# imports, an import and an admin save) classify and write one batch at a time.
+WRITE_LOCK_KEY = 0x616C7068  # "alph"
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def lock_writes() -> None:
+    """Serialize batch writers until the end of the current transaction."""
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK_KEY])
+
+
+def _columns(model: type[models.Model], names: list[str]) -> list[str]:
+    return [model._meta.get_field(name).column for name in names]
+
+
+def _json_text(value):
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _copy(cursor, table: str, model: type[models.Model], names: list[str], rows: list[dict]) -> None:
+    fields = [model._meta.get_field(name) for name in names]
+    json_names = {name for name, field in zip(names, fields, strict=True) if isinstance(field, models.JSONField)}
+    columns = ", ".join(connection.ops.quote_name(column) for column in _columns(model, names))
+    with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_json_text(row[name]) if name in json_names else row[name] for name in names])
+
+
+def _attnames(model: type[models.Model], rows: list[dict]) -> list[models.Model]:
+    return [model(**row) for row in rows]
+
+
+def insert(model: type[models.Model], rows: list[dict]) -> None:
+    """Insert rows (all with the same keys) without reading anything back."""
+    if not rows:
+        return
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            _copy(cursor, connection.ops.quote_name(model._meta.db_table), model, list(rows[0]), rows)
+    else:
+        model.objects.bulk_create(_attnames(model, rows), batch_size=500)
+
+
+def insert_missing(model: type[models.Model], rows: list[dict], unique_fields: list[str]) -> None:
+    """Insert rows whose unique fields are not taken yet; existing rows are left alone."""
+    if rows:
+        model.objects.bulk_create(_attnames(model, rows), ignore_conflicts=True, batch_size=500)
+
+
+def upsert(model: type[models.Model], rows: list[dict], *, key: str, update: list[str]) -> dict:
+    """Insert or update rows by a unique `key` field; returns {key value: pk}."""
+    if not rows:
+        return {}
+    names = list(rows[0])
+    if is_postgresql():
+        return _upsert_postgresql(model, rows, names, key=key, update=update)
+    model.objects.bulk_create(
+        _attnames(model, rows), update_conflicts=True, unique_fields=[key], update_fields=update, batch_size=200
+    )
+    keys = [row[key] for row in rows]
+    return dict(model.objects.filter(**{f"{key}__in": keys}).values_list(key, "pk"))
+
+
+def _upsert_postgresql(model, rows, names, *, key, update) -> dict:
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    # One staging table per column list, kept for the connection's lifetime.
+    signature = hashlib.sha256(",".join(names).encode()).hexdigest()[:8]
+    stage = quote(f"stage_{model._meta.db_table}_{signature}")
+    columns = ", ".join(quote(column) for column in _columns(model, names))
+    key_column = quote(model._meta.get_field(key).column)
+    assignments = ", ".join(f"{quote(column)} = EXCLUDED.{quote(column)}" for column in _columns(model, update))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        # ON COMMIT DELETE ROWS empties it per transaction; a second batch in
+        # the same transaction (dry runs) must not see the first one's rows.
+        cursor.execute(f"TRUNCATE {stage}")
+        _copy(cursor, stage, model, names, rows)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "
+            f"ON CONFLICT ({key_column}) DO UPDATE SET {assignments} "
+            f"RETURNING {key_column}, {quote(model._meta.pk.column)}"
+        )
+        return dict(cursor.fetchall())
+
+
+def delete_for(model: type[models.Model], fk: str, ids: list[int]) -> None:
+    """Delete the rows of `model` that belong to the given parents."""
+    if ids:
+        model.objects.filter(**{f"{fk}__in": ids}).delete()

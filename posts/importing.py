@@ -1,0 +1,279 @@
+"""Import records in bulk: stream, validate, render, write in batches, report.
+
+`import_records` is the entry point; `manage.py import_posts` is a thin
+adapter around it. The pipeline:
+
+  read (sources) -> validate + render (worker processes) -> batch -> write
+  (services.posts_write, one transaction per batch) -> report
+
+Every input record ends up stored or in the reject file, unchanged, with a
+report line saying why (file:line, source_id, field, expected, found,
+retryable). A failed batch is retried record by record, so one bad record
+never costs its neighbours. Each batch commits on its own: after a crash,
+running the same import again stores every record exactly once (records
+already stored come back `unchanged`).
+"""
+
+import concurrent.futures
+import itertools
+import json
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, transaction
+
+from posts import records, services
+from posts.models import Post, Revision
+from posts.records import RecordError
+from posts.services import PreparedRecord, WriteResult
+from posts.sources import RawRecord, read_records
+
+logger = logging.getLogger("alphanode.import")
+
+DEFAULT_BATCH_SIZE = 1000
+# Records per task sent to a worker process: large enough to amortize the
+# pickling round trip, small enough to keep memory flat.
+_CHUNK = 250
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    held: int = 0
+    rejected: int = 0
+    retryable: int = 0
+    seconds: float = 0.0
+    reject_path: Path | None = None
+    errors_path: Path | None = None
+    errors: list[RecordError] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged + self.held + self.rejected
+
+    def summary(self) -> str:
+        rate = self.total / self.seconds if self.seconds else 0.0
+        return (
+            f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"rejected {self.rejected} in {self.seconds:.1f} s ({rate:.0f} records/s)"
+        )
+
+
+class RejectWriter:
+    """Writes rejected input unchanged to one file and the reasons to another, opened on first use."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.errors_path = path.with_name(path.name + ".errors.jsonl")
+        self._records = None
+        self._errors = None
+
+    def write(self, raw: bytes, error: RecordError) -> None:
+        if self._records is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Opened on the first reject (most runs have none) and closed by close().
+            self._records = open(self.path, "wb")  # noqa: SIM115
+            self._errors = open(self.errors_path, "w", encoding="utf-8")  # noqa: SIM115
+        self._records.write(raw.rstrip(b"\r\n") + b"\n")
+        self._errors.write(json.dumps(error.as_dict(), ensure_ascii=False) + "\n")
+
+    @property
+    def used(self) -> bool:
+        return self._records is not None
+
+    def close(self, summary: str) -> None:
+        if self._records is not None:
+            self._errors.write(json.dumps({"summary": summary}) + "\n")
+            self._records.close()
+            self._errors.close()
+
+
+def default_reject_path() -> Path:
+    return Path(f"import-rejects-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+
+
+def validate_raw(raw_record: RawRecord, *, keep_unknown: bool = False) -> PreparedRecord | RecordError:
+    """Decode, validate and render one raw record; errors carry its location."""
+    obj = None
+    try:
+        if raw_record.error:
+            raise RecordError(field="(file)", expected="a JSON array of records", found=raw_record.error)
+        obj = records.decode_record(raw_record.raw)
+        canonical = records.validate(obj, keep_unknown=keep_unknown)
+        return services.prepare_record(canonical, location=raw_record.location, raw=raw_record.raw)
+    except RecordError as error:
+        return RecordError(
+            **{**error.as_dict(), "location": raw_record.location, "source_id": records.source_id_of(obj)}
+        )
+
+
+def _validate_chunk(chunk: list[RawRecord], keep_unknown: bool) -> list[tuple[RawRecord, PreparedRecord | RecordError]]:
+    return [(raw, validate_raw(raw, keep_unknown=keep_unknown)) for raw in chunk]
+
+
+def _validated(
+    raws: Iterable[RawRecord], *, workers: int, keep_unknown: bool
+) -> Iterator[tuple[RawRecord, PreparedRecord | RecordError]]:
+    """Validate in worker processes, in input order, with a bounded number of chunks in flight."""
+    chunks = iter(lambda: list(itertools.islice(raws, _CHUNK)), [])
+    if workers <= 1:
+        for chunk in chunks:
+            yield from _validate_chunk(chunk, keep_unknown)
+        return
+    # Forked workers inherit Django set up; they never touch the database.
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_validate_chunk, chunk, keep_unknown))
+            if len(pending) >= workers * 2:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def import_records(
+    paths: list[str],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    dry_run: bool = False,
+    keep_unknown: bool = False,
+    new_state: str = Post.State.PUBLISHED,
+    reject_path: Path | None = None,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    stdin=None,
+) -> ImportReport:
+    """Import every record of `paths` (files, directories, or "-" for stdin).
+
+    batch_size: records per transaction.
+    dry_run: validate and classify against the database, then roll everything back.
+    keep_unknown: keep unknown top-level fields (exported back) instead of rejecting them.
+    reject_path: where rejected records go, unchanged; reasons go next to it.
+    workers: processes that validate and render; default one per CPU.
+    progress: called with the number of records handled since the last call.
+    Raises sources.SourceError before reading anything if a path cannot be read.
+    """
+    from posts.sources import expand_paths
+
+    expand_paths(paths)  # fail fast on a missing file, before any write
+    started = time.monotonic()
+    report = ImportReport()
+    rejects = RejectWriter(reject_path or default_reject_path())
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    batch: list[PreparedRecord] = []
+    batch_ids: set[str] = set()
+
+    def reject(raw: bytes, error: RecordError) -> None:
+        report.rejected += 1
+        report.retryable += error.retryable
+        if len(report.errors) < 1000:
+            report.errors.append(error)
+        rejects.write(raw, error)
+
+    def flush() -> None:
+        if batch:
+            result = _write_batch(batch, dry_run=dry_run, new_state=new_state)
+            _count(report, result)
+            for item, error in result.rejected:
+                reject(item.raw or item.line, error)
+            if progress:
+                progress(len(batch))
+            batch.clear()
+            batch_ids.clear()
+
+    try:
+        for raw, outcome in _validated(read_records(paths, stdin=stdin), workers=workers, keep_unknown=keep_unknown):
+            if isinstance(outcome, RecordError):
+                reject(raw.raw, outcome)
+                if progress:
+                    progress(1)
+                continue
+            # The same post twice in one batch would be two writes of one row in one statement.
+            if outcome.source_id in batch_ids:
+                flush()
+            batch.append(outcome)
+            batch_ids.add(outcome.source_id)
+            if len(batch) >= batch_size:
+                flush()
+        flush()
+    finally:
+        report.seconds = time.monotonic() - started
+        rejects.close(report.summary())
+    if rejects.used:
+        report.reject_path, report.errors_path = rejects.path, rejects.errors_path
+    logger.info(
+        "import finished: %s",
+        report.summary(),
+        extra={
+            "event": "import",
+            "counts": {
+                "created": report.created,
+                "updated": report.updated,
+                "unchanged": report.unchanged,
+                "held": report.held,
+                "rejected": report.rejected,
+            },
+            "duration_s": round(report.seconds, 3),
+            "dry_run": dry_run,
+        },
+    )
+    return report
+
+
+def _count(report: ImportReport, result: WriteResult) -> None:
+    report.created += result.created
+    report.updated += result.updated + result.held
+    report.held += result.held
+    report.unchanged += result.unchanged
+
+
+def _write_batch(batch: list[PreparedRecord], *, dry_run: bool, new_state: str) -> WriteResult:
+    """Write one batch; if the database refuses it, write record by record to find the culprit."""
+    try:
+        return _write(batch, dry_run=dry_run, new_state=new_state)
+    except (OperationalError, InterfaceError):
+        # The connection itself failed: a retry with a fresh one may succeed.
+        close_old_connections()
+        return _write_one_by_one(batch, dry_run=dry_run, new_state=new_state)
+    except DatabaseError:
+        return _write_one_by_one(batch, dry_run=dry_run, new_state=new_state)
+
+
+def _write(batch, *, dry_run: bool, new_state: str) -> WriteResult:
+    with transaction.atomic():
+        result = services.posts_write(batch, reason=Revision.Reason.IMPORT, new_state=new_state)
+        if dry_run:
+            transaction.set_rollback(True)
+    return result
+
+
+def _write_one_by_one(batch, *, dry_run: bool, new_state: str) -> WriteResult:
+    result = WriteResult()
+    for item in batch:
+        try:
+            result.add(_write([item], dry_run=dry_run, new_state=new_state))
+        except (OperationalError, InterfaceError) as error:
+            close_old_connections()
+            result.rejected.append((item, _database_error(item, error, retryable=True)))
+        except DatabaseError as error:
+            result.rejected.append((item, _database_error(item, error, retryable=False)))
+    return result
+
+
+def _database_error(item: PreparedRecord, error: Exception, *, retryable: bool) -> RecordError:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return RecordError(
+        field="(database)",
+        expected="the database to accept the record" if not retryable else "a reachable database",
+        found=message[:300],
+        retryable=retryable,
+        source_id=item.source_id,
+        location=item.location,
+    )

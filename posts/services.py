@@ -1,0 +1,515 @@
+"""Every write to a post: import, admin edit, review decision and rollback.
+
+There is one path, `posts_write`, and it is batch-shaped: the importer hands
+it a thousand records, the admin a batch of one. It classifies each record
+against what is stored (create, update, unchanged, held for review), writes
+posts and their tags, entities and image sources set-based, writes one
+revision per change, and schedules the page-cache purge for after the commit.
+
+The rule for an import that arrives after an editor's change: the post keeps
+the editor's content, the import is stored as a revision with applied=False,
+and the post goes to the review queue (pending_import). A reviewer applies or
+ignores it; a re-import of the same generator output changes nothing.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from taggit.models import Tag
+
+from posts import bulk, records, rendering
+from posts.models import Entity, ImageSource, Post, PostEntity, Revision, StackTag, ToolTag
+from posts.records import RecordError
+from posts.signals import posts_changed
+
+
+@dataclass(slots=True)
+class PreparedRecord:
+    """A validated record with what writing it needs: its JSON line, hash and rendered body."""
+
+    canonical: dict
+    line: bytes
+    hash: str
+    html: str
+    location: str = ""
+    raw: bytes | None = None
+
+    @property
+    def source_id(self) -> str:
+        return self.canonical["payload"]["source_id"]
+
+
+def prepare_record(canonical: dict, *, location: str = "", raw: bytes | None = None) -> PreparedRecord:
+    """Render and hash a canonical record; CPU-only, so the importer runs it in worker processes."""
+    line = records.record_line(canonical)
+    return PreparedRecord(
+        canonical=canonical,
+        line=line,
+        hash=hashlib.sha256(line).hexdigest(),
+        html=rendering.render_record(canonical),
+        location=location,
+        raw=raw,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PostChange:
+    """What one write touched, before and after, so the page cache can purge exactly that."""
+
+    post_id: int
+    slugs: frozenset[str]
+    listed_before: bool
+    listed_after: bool
+    stack: frozenset[str] = frozenset()
+    tools: frozenset[str] = frozenset()
+    entities: frozenset[str] = frozenset()
+    topics: frozenset[str] = frozenset()
+
+
+@dataclass
+class WriteResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    held: int = 0
+    rejected: list[tuple[PreparedRecord, RecordError]] = field(default_factory=list)
+    changes: list[PostChange] = field(default_factory=list)
+    post_ids: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: "WriteResult") -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.held += other.held
+        self.rejected.extend(other.rejected)
+        self.changes.extend(other.changes)
+        self.post_ids.update(other.post_ids)
+
+
+class EditConflict(Exception):
+    """The post changed since the editor loaded it; saving would overwrite someone's work."""
+
+    def __init__(self, post_id: int, expected: int, found: int):
+        self.post_id, self.expected, self.found = post_id, expected, found
+        super().__init__(
+            f"post {post_id} was changed by someone else since you opened it "
+            f"(your copy is version {expected} of the post, the stored one {found})"
+        )
+
+
+# Post columns an update may change; slug, state, created_at and published_at
+# belong to the site, not to the record, and only their own services change them.
+_UPDATED_COLUMNS = [
+    *(name for name in records.POST_COLUMNS if name != "source_id"),
+    "body_html",
+    "record_hash",
+    "import_hash",
+    "lock_version",
+    "pending_import",
+    "flagged_at",
+    "reviewed_by_id",
+    "updated_at",
+]
+_EXISTING_COLUMNS = (
+    "id",
+    "source_id",
+    "reference",
+    "slug",
+    "state",
+    "published_at",
+    "created_at",
+    "record_hash",
+    "import_hash",
+    "lock_version",
+    "pending_import",
+    "flagged_at",
+    "reviewed_by_id",
+    "topic",
+)
+
+
+def posts_write(
+    prepared: list[PreparedRecord],
+    *,
+    reason: str,
+    author=None,
+    note: str = "",
+    new_state: str = Post.State.PUBLISHED,
+    expected_lock_versions: dict[str, int] | None = None,
+    approve: bool = False,
+    clear_pending: bool = False,
+) -> WriteResult:
+    """Write a batch of records in one transaction and return what happened to each.
+
+    reason: a Revision.Reason. IMPORT applies the editor-change rule above;
+        EDIT bumps the version's last number; ROLLBACK and REVIEW write the
+        record as given.
+    expected_lock_versions: {source_id: lock_version} the editor saw; a
+        mismatch raises EditConflict and writes nothing.
+    approve: mark the written revisions approved and the posts reviewed by `author`.
+    clear_pending: the write settles a held-back import (a reviewer's decision).
+    Records that cannot be stored (a reference another post uses) come back in
+    `rejected`; they never cost the batch its other records.
+    """
+    result = WriteResult()
+    if not prepared:
+        return result
+    with transaction.atomic():
+        bulk.lock_writes()
+        existing = {
+            row["source_id"]: row
+            for row in Post.objects.filter(source_id__in=[item.source_id for item in prepared]).values(
+                *_EXISTING_COLUMNS
+            )
+        }
+        _check_lock_versions(existing, expected_lock_versions or {})
+        accepted = _reject_taken_references(prepared, existing, result)
+        now = timezone.now()
+        writes, held = [], []
+        for item in accepted:
+            current = existing.get(item.source_id)
+            action = _classify(item, current, reason)
+            if action == "unchanged":
+                result.unchanged += 1
+                result.post_ids[item.source_id] = current["id"]
+            elif action == "held":
+                held.append((item, current))
+            else:
+                if reason == Revision.Reason.EDIT and current is not None:
+                    item = _with_bumped_version(item)
+                writes.append((item, current))
+        slugs = _new_slugs([item for item, current in writes if current is None])
+        rows = [
+            _post_row(
+                item,
+                current,
+                reason=reason,
+                author=author,
+                now=now,
+                slug=slugs.get(item.source_id),
+                new_state=new_state,
+                approve=approve,
+                clear_pending=clear_pending,
+            )
+            for item, current in writes
+        ]
+        ids = bulk.upsert(Post, rows, key="source_id", update=_UPDATED_COLUMNS)
+        updated_ids = [current["id"] for item, current in writes if current is not None]
+        before = _related_slugs(updated_ids)
+        _replace_related([(ids[item.source_id], item.canonical) for item, current in writes], updated_ids)
+        after = _related_slugs(list(ids.values()))
+        revisions = [
+            _revision_row(item, ids[item.source_id], reason, author, note, now, applied=True, approved=approve)
+            for item, current in writes
+        ]
+        revisions += [
+            _revision_row(item, current["id"], reason, author, note, now, applied=False, approved=False)
+            for item, current in held
+        ]
+        bulk.insert(Revision, revisions)
+        for item, current in held:
+            Post.objects.filter(pk=current["id"]).update(
+                pending_import=True, import_hash=item.hash, flagged_at=current["flagged_at"] or now
+            )
+        for item, current in writes:
+            post_id = ids[item.source_id]
+            result.post_ids[item.source_id] = post_id
+            if current is None:
+                result.created += 1
+            else:
+                result.updated += 1
+            result.changes.append(_change(post_id, item, current, slugs, new_state, before, after))
+        for item, current in held:
+            result.held += 1
+            result.post_ids[item.source_id] = current["id"]
+        if result.changes:
+            _schedule_purge(result.changes)
+    return result
+
+
+def _check_lock_versions(existing: dict, expected: dict[str, int]) -> None:
+    for source_id, lock_version in expected.items():
+        current = existing.get(source_id)
+        if current is not None and current["lock_version"] != lock_version:
+            raise EditConflict(current["id"], lock_version, current["lock_version"])
+
+
+def _reject_taken_references(prepared, existing, result: WriteResult) -> list[PreparedRecord]:
+    """Drop records whose reference belongs to another post (stored, or earlier in this batch)."""
+    owners = dict(
+        Post.objects.filter(reference__in=[item.canonical["reference"] for item in prepared]).values_list(
+            "reference", "source_id"
+        )
+    )
+    accepted = []
+    for item in prepared:
+        reference = item.canonical["reference"]
+        owner = owners.setdefault(reference, item.source_id)
+        if owner != item.source_id:
+            error = RecordError(
+                field="reference",
+                expected="a reference no other post uses",
+                found=f"{reference!r}, already used by source_id {owner!r}",
+                source_id=item.source_id,
+                location=item.location,
+            )
+            result.rejected.append((item, error))
+        else:
+            accepted.append(item)
+    return accepted
+
+
+def _classify(item: PreparedRecord, current: dict | None, reason: str) -> str:
+    if current is None:
+        return "create"
+    if item.hash == current["record_hash"]:
+        return "unchanged"
+    if reason != Revision.Reason.IMPORT:
+        return "update"
+    if item.hash == current["import_hash"]:
+        # The generator sent what it sent before; the post differs because an editor changed it.
+        return "unchanged"
+    if current["record_hash"] != current["import_hash"]:
+        pending = Revision.objects.filter(post_id=current["id"], applied=False, record_hash=item.hash)
+        return "unchanged" if pending.exists() else "held"
+    return "update"
+
+
+def bump_version(version: str | None) -> str:
+    """An editor's change bumps the last number: 1.5.8 -> 1.5.9."""
+    if not version:
+        return "1"
+    *head, last = version.split(".")
+    return ".".join([*head, str(int(last) + 1)])
+
+
+def _with_bumped_version(item: PreparedRecord) -> PreparedRecord:
+    canonical = dict(item.canonical)
+    revision = dict(canonical["revision"] or {"status": None, "version": None, "last_reviewed": None})
+    revision["version"] = bump_version(revision["version"])
+    canonical["revision"] = revision
+    line = records.record_line(canonical)
+    return PreparedRecord(
+        canonical=canonical,
+        line=line,
+        hash=hashlib.sha256(line).hexdigest(),
+        html=item.html,
+        location=item.location,
+        raw=item.raw,
+    )
+
+
+def _in_review_queue(fields: dict, pending: bool) -> bool:
+    return fields["needs_human_review"] or fields["ai_generated_style"] or pending
+
+
+def _post_row(item, current, *, reason, author, now, slug, new_state, approve, clear_pending) -> dict:
+    fields = records.post_fields(item.canonical)
+    is_import = reason == Revision.Reason.IMPORT
+    if current is None:
+        site = {
+            "slug": slug,
+            "state": new_state,
+            "published_at": now if new_state == Post.State.PUBLISHED else None,
+            "created_at": now,
+            "lock_version": 1,
+            "import_hash": item.hash if is_import else "",
+            "pending_import": False,
+            "reviewed_by_id": author.pk if approve and author else None,
+        }
+        flagged_before = None
+    else:
+        site = {
+            "slug": current["slug"],
+            "state": current["state"],
+            "published_at": current["published_at"],
+            "created_at": current["created_at"],
+            "lock_version": current["lock_version"] + 1,
+            "import_hash": item.hash if is_import else current["import_hash"],
+            "pending_import": False if (is_import or clear_pending) else current["pending_import"],
+            "reviewed_by_id": author.pk if approve and author else current["reviewed_by_id"],
+        }
+        flagged_before = current["flagged_at"]
+    queued = _in_review_queue(fields, site["pending_import"])
+    return {
+        **fields,
+        **site,
+        "body_html": item.html,
+        "record_hash": item.hash,
+        "flagged_at": (flagged_before or now) if queued else None,
+        "updated_at": now,
+    }
+
+
+def _revision_row(item, post_id, reason, author, note, now, *, applied, approved) -> dict:
+    revision = item.canonical["revision"] or {}
+    return {
+        "post_id": post_id,
+        "version": revision.get("version") or "",
+        "status": revision.get("status") or "",
+        "last_reviewed": revision.get("last_reviewed"),
+        "snapshot": item.line.decode(),
+        "record_hash": item.hash,
+        "created_at": now,
+        "author_id": author.pk if author else None,
+        "reason": reason,
+        "note": note,
+        "applied": applied,
+        "approved": approved,
+    }
+
+
+def _new_slugs(items: list[PreparedRecord]) -> dict[str, str]:
+    """A unique slug per new post: the title's, or the title's plus the source id when taken."""
+    wanted = {}
+    for item in items:
+        base = slugify(item.canonical["title"])[:120].strip("-") or "post"
+        wanted[item.source_id] = [
+            base,
+            f"{base}-{slugify(item.source_id)[:60]}".strip("-"),
+            f"{base}-{hashlib.sha256(item.source_id.encode()).hexdigest()[:12]}",
+        ]
+    candidates = [slug for options in wanted.values() for slug in options]
+    taken = set(Post.objects.filter(slug__in=candidates).values_list("slug", flat=True))
+    chosen = {}
+    for source_id, options in wanted.items():
+        slug = next((option for option in options if option not in taken), None)
+        if slug is None:
+            raise RecordError(
+                field="title", expected="a title whose slug is free", found=options[0], source_id=source_id
+            )
+        taken.add(slug)
+        chosen[source_id] = slug
+    return chosen
+
+
+def _tag_ids(names: set[str]) -> dict[str, int]:
+    """Tag ids by name, creating the missing tags with unique slugs."""
+    found = dict(Tag.objects.filter(name__in=names).values_list("name", "id"))
+    missing = sorted(names - found.keys())
+    if missing:
+        options = {name: _slug_options(name, 100) for name in missing}
+        taken = set(
+            Tag.objects.filter(slug__in=[s for opts in options.values() for s in opts]).values_list("slug", flat=True)
+        )
+        rows = []
+        for name, opts in options.items():
+            slug = next(option for option in opts if option not in taken)
+            taken.add(slug)
+            rows.append({"name": name, "slug": slug})
+        bulk.insert_missing(Tag, rows, ["name"])
+        found.update(Tag.objects.filter(name__in=missing).values_list("name", "id"))
+    return found
+
+
+def _entity_ids(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Entity ids by (name, type), creating the missing entities with unique slugs."""
+    names = {name for name, kind in pairs}
+    found = {
+        (name, kind): pk
+        for name, kind, pk in Entity.objects.filter(name__in=names).values_list("name", "type", "id")
+        if (name, kind) in pairs
+    }
+    missing = sorted(pairs - found.keys())
+    if missing:
+        options = {pair: _slug_options(f"{pair[1]} {pair[0]}", 300) for pair in missing}
+        taken = set(
+            Entity.objects.filter(slug__in=[s for opts in options.values() for s in opts]).values_list(
+                "slug", flat=True
+            )
+        )
+        rows = []
+        for (name, kind), opts in options.items():
+            slug = next(option for option in opts if option not in taken)
+            taken.add(slug)
+            rows.append({"name": name, "type": kind, "slug": slug})
+        bulk.insert_missing(Entity, rows, ["name", "type"])
+        found.update(
+            ((name, kind), pk)
+            for name, kind, pk in Entity.objects.filter(name__in={n for n, k in missing}).values_list(
+                "name", "type", "id"
+            )
+            if (name, kind) in pairs
+        )
+    return found
+
+
+def _slug_options(text: str, max_length: int) -> list[str]:
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    base = slugify(text)[: max_length - 11].strip("-")
+    return [base, f"{base}-{digest}"] if base else [digest]
+
+
+def _replace_related(items: list[tuple[int, dict]], updated_ids: list[int]) -> None:
+    """Replace tags, entities and image sources of the written posts, set-based."""
+    for model, fk in (
+        (StackTag, "content_object_id"),
+        (ToolTag, "content_object_id"),
+        (PostEntity, "post_id"),
+        (ImageSource, "post_id"),
+    ):
+        bulk.delete_for(model, fk, updated_ids)
+    tags = _tag_ids({name for _, record in items for name in (*record["stack"], *record["tools"])})
+    entities = _entity_ids({(e["name"], e["type"]) for _, record in items for e in record["entities"]})
+    stack, tools, links, images = [], [], [], []
+    for post_id, record in items:
+        stack += [
+            {"content_object_id": post_id, "tag_id": tags[n], "position": i} for i, n in enumerate(record["stack"])
+        ]
+        tools += [
+            {"content_object_id": post_id, "tag_id": tags[n], "position": i} for i, n in enumerate(record["tools"])
+        ]
+        links += [
+            {"post_id": post_id, "entity_id": entities[(e["name"], e["type"])], "position": i}
+            for i, e in enumerate(record["entities"])
+        ]
+        images += [{"post_id": post_id, "position": i, **image} for i, image in enumerate(record["image_sources"])]
+    bulk.insert(StackTag, stack)
+    bulk.insert(ToolTag, tools)
+    bulk.insert(PostEntity, links)
+    bulk.insert(ImageSource, images)
+
+
+def _related_slugs(post_ids: list[int]) -> dict[str, dict[int, set[str]]]:
+    """Tag and entity slugs per post, for purging the listing pages a post leaves or joins."""
+    found = {"stack": {}, "tools": {}, "entities": {}}
+    if not post_ids:
+        return found
+    queries = (
+        (
+            "stack",
+            StackTag.objects.filter(content_object_id__in=post_ids).values_list("content_object_id", "tag__slug"),
+        ),
+        ("tools", ToolTag.objects.filter(content_object_id__in=post_ids).values_list("content_object_id", "tag__slug")),
+        ("entities", PostEntity.objects.filter(post_id__in=post_ids).values_list("post_id", "entity__slug")),
+    )
+    for kind, rows in queries:
+        for post_id, slug in rows:
+            found[kind].setdefault(post_id, set()).add(slug)
+    return found
+
+
+def _change(post_id, item, current, slugs, new_state, before, after) -> PostChange:
+    def both(kind):
+        return frozenset(before[kind].get(post_id, set()) | after[kind].get(post_id, set()))
+
+    state = current["state"] if current else new_state
+    topics = {slugify(item.canonical["topic"])} | ({slugify(current["topic"])} if current else set())
+    return PostChange(
+        post_id=post_id,
+        slugs=frozenset({current["slug"]} if current else {slugs[item.source_id]}),
+        listed_before=current is not None and current["state"] == Post.State.PUBLISHED,
+        listed_after=state == Post.State.PUBLISHED,
+        stack=both("stack"),
+        tools=both("tools"),
+        entities=both("entities"),
+        topics=frozenset(topics),
+    )
+
+
+def _schedule_purge(changes: list[PostChange]) -> None:
+    """Tell the caches once the transaction has committed, never before."""
+    transaction.on_commit(lambda: posts_changed.send(sender=Post, changes=changes))

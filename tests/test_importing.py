@@ -1,0 +1,260 @@
+"""import_posts: counts, revisions, rejects, exit status, crash safety, concurrency."""
+
+import gzip
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from posts.importing import import_records
+from posts.models import Entity, ImageSource, Post, Revision, StackTag
+from tests.conftest import ROOT, SAMPLE_JSON, SAMPLE_JSONL, subprocess_env
+from tests.factories import make_record
+
+pytestmark = pytest.mark.django_db
+
+
+def write_jsonl(path, items) -> str:
+    with open(path, "wb") as out:
+        for item in items:
+            out.write(item if isinstance(item, bytes) else json.dumps(item).encode())
+            out.write(b"\n")
+    return str(path)
+
+
+def test_import_twice_is_unchanged_and_writes_nothing(tmp_path):
+    first = import_records([str(SAMPLE_JSON)], workers=1, reject_path=tmp_path / "r.jsonl")
+    assert (first.created, first.updated, first.unchanged, first.rejected) == (1, 0, 0, 0)
+    post = Post.objects.get()
+    second = import_records([str(SAMPLE_JSONL)], workers=1, reject_path=tmp_path / "r.jsonl")
+    assert (second.created, second.updated, second.unchanged, second.rejected) == (0, 0, 1, 0)
+    assert Revision.objects.count() == 1
+    post_after = Post.objects.get()
+    assert post_after.updated_at == post.updated_at
+    assert post_after.lock_version == post.lock_version
+
+
+def test_changed_field_updates_and_keeps_old_content_in_first_revision(tmp_path, sample_record):
+    import_records([str(SAMPLE_JSON)], workers=1)
+    sample_record["score"]["quality"] = 40
+    report = import_records([write_jsonl(tmp_path / "changed.jsonl", [sample_record])], workers=1)
+    assert (report.created, report.updated, report.unchanged) == (0, 1, 0)
+    first, second = Revision.objects.order_by("id")
+    assert json.loads(first.snapshot)["score"]["quality"] == 92
+    assert json.loads(second.snapshot)["score"]["quality"] == 40
+    assert Post.objects.get().score_quality == 40
+
+
+def test_summary_line_and_exit_status_zero(tmp_path, capsys):
+    call_command("import_posts", str(SAMPLE_JSON), "--workers", "1", "--rejects", str(tmp_path / "r.jsonl"))
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("created 1, updated 0, unchanged 0, rejected 0 in ")
+    assert last.endswith(" records/s)")
+
+
+def bad_records(sample: dict) -> dict[str, bytes]:
+    """One bad input line per kind of mistake, keyed by the field the report must name."""
+
+    def variant(number, change):
+        record = make_record(number)
+        change(record)
+        return json.dumps(record).encode()
+
+    return {
+        "reading_time": variant(101, lambda r: r.update(reading_time="ten")),
+        "score.quality": variant(102, lambda r: r["score"].update(quality=140)),
+        "revision.last_reviewed": variant(103, lambda r: r["revision"].update(last_reviewed="2021-13-45")),
+        "image_sources[0].url": variant(104, lambda r: r["image_sources"][0].update(url="javascript:alert(1)")),
+        "colour": variant(105, lambda r: r.update(colour="blue")),
+        "payload.source_id": variant(106, lambda r: r["payload"].pop("source_id")),
+        "reference": variant(107, lambda r: r.update(reference=sample["reference"])),
+        "(line)": b'{"title": "broken", ',
+        "(utf-8)": b'{"title": "caf\xe9"}',
+    }
+
+
+def test_mixed_file_stores_every_good_record_and_rejects_every_bad_one(tmp_path, sample_record):
+    bad = bad_records(sample_record)
+    good = [sample_record, make_record(1), make_record(2)]
+    lines = [good[0], bad["reading_time"], good[1], *list(bad.values())[1:], good[2]]
+    source = write_jsonl(tmp_path / "mixed.jsonl", lines)
+    rejects = tmp_path / "rejects.jsonl"
+
+    with pytest.raises(CommandError) as raised:
+        call_command("import_posts", source, "--workers", "1", "--rejects", str(rejects))
+    assert raised.value.returncode == 1
+
+    assert set(Post.objects.values_list("source_id", flat=True)) == {"alphanode-004577", "test-000001", "test-000002"}
+    # Validation rejects come out in input order; the database's (the taken reference) when its batch is written.
+    rejected_lines = rejects.read_bytes().splitlines()
+    assert sorted(rejected_lines) == sorted(bad.values())  # unchanged bytes
+    errors = [json.loads(line) for line in (tmp_path / "rejects.jsonl.errors.jsonl").read_text().splitlines()]
+    summary = errors.pop()
+    assert "rejected 9" in summary["summary"]
+    fields = [error["field"] for error in errors]
+    assert sorted(fields) == sorted(
+        [
+            "reading_time",
+            "score.quality",
+            "revision.last_reviewed",
+            "image_sources[0].url",
+            "colour",
+            "payload.source_id",
+            "reference",
+            "(line)",
+            "(line)",
+        ]
+    )
+    for line, error in zip(rejected_lines, errors, strict=True):
+        number = int(error["location"].rsplit(":", 1)[1])
+        assert lines[number - 1] == line
+    by_field = {error["field"]: error for error in errors}
+    assert by_field["score.quality"]["expected"] == "int <= 100"
+    assert by_field["score.quality"]["found"] == "140"
+    assert by_field["score.quality"]["source_id"] == "test-000102"
+    assert by_field["score.quality"]["location"] == f"{source}:4"
+    assert by_field["reading_time"]["found"] == "'ten'"
+    assert "ISO date" in by_field["revision.last_reviewed"]["expected"]
+    assert by_field["image_sources[0].url"]["expected"] == "an http:// or https:// URL"
+    assert "unknown field" in by_field["colour"]["found"]
+    assert by_field["reference"]["found"].endswith("already used by source_id 'alphanode-004577'")
+    assert [error["expected"] for error in errors if error["field"] == "(line)"] == ["one JSON record", "UTF-8 text"]
+    assert not any(error["retryable"] for error in errors)
+
+
+def test_exit_status_in_a_real_process(tmp_path, manage, transactional_db):
+    source = write_jsonl(tmp_path / "bad.jsonl", [b"not json"])
+    assert manage("import_posts", source, "--rejects", str(tmp_path / "r.jsonl")).returncode == 1
+    assert manage("import_posts", str(SAMPLE_JSON)).returncode == 0
+    missing = manage("import_posts", str(tmp_path / "missing.jsonl"))
+    assert missing.returncode == 2
+    assert b"no such file" in missing.stderr
+    assert manage("import_posts", str(SAMPLE_JSON), "--no-such-option").returncode == 2
+
+
+def test_reads_json_arrays_gzip_directories_and_stdin(tmp_path, manage, transactional_db):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps([make_record(1), make_record(2)]))
+    with gzip.open(folder / "b.jsonl.gz", "wb") as out:
+        out.write(json.dumps(make_record(3)).encode() + b"\n")
+    (folder / "ignored.txt").write_text("not a record file")
+    report = import_records([str(folder)], workers=1)
+    assert report.created == 3
+    result = manage("import_posts", "-", stdin=json.dumps(make_record(4)).encode() + b"\n")
+    assert result.returncode == 0, result.stderr
+    assert Post.objects.count() == 4
+
+
+def test_broken_json_array_keeps_the_elements_before_the_break(tmp_path):
+    text = json.dumps([make_record(1), make_record(2)])[:-1] + ', {"title": oops}]'
+    (tmp_path / "broken.json").write_text(text)
+    report = import_records([str(tmp_path / "broken.json")], workers=1, reject_path=tmp_path / "r.jsonl")
+    assert (report.created, report.rejected) == (2, 1)
+    assert (tmp_path / "r.jsonl").read_text().startswith('{"title": oops}')
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    report = import_records([str(SAMPLE_JSON)], workers=1, dry_run=True)
+    assert report.created == 1
+    assert Post.objects.count() == 0
+    assert Revision.objects.count() == 0
+
+
+def test_worker_processes_give_the_same_result(tmp_path):
+    source = write_jsonl(tmp_path / "many.jsonl", [make_record(n) for n in range(1, 301)])
+    report = import_records([source], workers=2, batch_size=64)
+    assert (report.created, report.rejected) == (300, 0)
+    assert StackTag.objects.count() == 900
+    assert ImageSource.objects.count() == 300
+    assert Entity.objects.count() == 3
+
+
+def test_same_post_twice_in_one_file_applies_in_order(tmp_path):
+    first = make_record(1)
+    second = make_record(1, summary="a later summary")
+    report = import_records([write_jsonl(tmp_path / "twice.jsonl", [first, second])], workers=1)
+    assert (report.created, report.updated) == (1, 1)
+    assert Post.objects.get().summary == "a later summary"
+
+
+def generate(tmp_path, count: int, seed: int = 3) -> str:
+    path = tmp_path / f"generated-{count}.jsonl"
+    call_command("generate_posts", "--count", str(count), "--seed", str(seed), "--output", str(path))
+    return str(path)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_import_then_rerun_stores_each_record_once(tmp_path, transactional_db):
+    source = generate(tmp_path, 3000)
+    command = [
+        sys.executable,
+        "manage.py",
+        "import_posts",
+        source,
+        "--batch-size",
+        "200",
+        "--rejects",
+        str(tmp_path / "r.jsonl"),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while Post.objects.count() < 400 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert process.poll() is None, "the import finished before it could be killed; make the input larger"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    stored = Post.objects.count()
+    assert 0 < stored < 3000
+
+    rerun = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = rerun.stdout.decode().strip().splitlines()[-1]
+    assert summary.startswith(f"created {3000 - stored}, updated 0, unchanged {stored}, rejected 0")
+    assert Post.objects.count() == 3000
+    assert Revision.objects.count() == 3000
+
+
+@pytest.mark.slow
+def test_two_imports_of_the_same_file_at_once_create_no_duplicates(tmp_path, transactional_db):
+    source = generate(tmp_path, 1000)
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "import_posts",
+                source,
+                "--batch-size",
+                "100",
+                "--rejects",
+                str(tmp_path / f"r{n}.jsonl"),
+            ],
+            cwd=ROOT,
+            env=subprocess_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert Post.objects.count() == 1000
+    assert Revision.objects.count() == 1000
+    created = [int(out.decode().strip().splitlines()[-1].split()[1].rstrip(",")) for out, _ in outputs]
+    assert sum(created) == 1000
+
+
+@pytest.mark.slow
+def test_ten_thousand_generated_posts(tmp_path):
+    source = generate(tmp_path, 10_000, seed=11)
+    report = import_records([source], reject_path=tmp_path / "r.jsonl")
+    assert (report.created, report.updated, report.unchanged, report.rejected) == (10_000, 0, 0, 0)
+    assert Post.objects.count() == 10_000
+    assert Post.objects.filter(needs_human_review=True).count() == pytest.approx(10_000 / 3, rel=0.1)
