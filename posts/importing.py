@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, transaction
+from django.utils import timezone
 
 from posts import records, services
-from posts.models import Post, Revision
+from posts.models import ImportRun, Post, Revision
 from posts.records import RecordError
 from posts.services import PreparedRecord, WriteResult
-from posts.sources import RawRecord, read_records
+from posts.sources import RawRecord, expand_paths, read_records
 
 logger = logging.getLogger("alphanode.import")
 
@@ -160,11 +161,10 @@ def import_records(
     progress: called with the number of records handled since the last call.
     Raises sources.SourceError before reading anything if a path cannot be read.
     """
-    from posts.sources import expand_paths
-
     expand_paths(paths)  # fail fast on a missing file, before any write
     started = time.monotonic()
     report = ImportReport()
+    run = ImportRun.objects.create(sources="\n".join(paths), dry_run=dry_run)
     rejects = RejectWriter(reject_path or default_reject_path())
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     batch: list[PreparedRecord] = []
@@ -188,6 +188,7 @@ def import_records(
             batch.clear()
             batch_ids.clear()
 
+    status, failure = ImportRun.Status.FAILED, ""
     try:
         for raw, outcome in _validated(read_records(paths, stdin=stdin), workers=workers, keep_unknown=keep_unknown):
             if isinstance(outcome, RecordError):
@@ -203,11 +204,16 @@ def import_records(
             if len(batch) >= batch_size:
                 flush()
         flush()
+        status = ImportRun.Status.FINISHED
+    except BaseException as error:
+        failure = f"{type(error).__name__}: {error}"
+        raise
     finally:
         report.seconds = time.monotonic() - started
         rejects.close(report.summary())
-    if rejects.used:
-        report.reject_path, report.errors_path = rejects.path, rejects.errors_path
+        if rejects.used:
+            report.reject_path, report.errors_path = rejects.path, rejects.errors_path
+        _finish_run(run, report, status, failure)
     logger.info(
         "import finished: %s",
         report.summary(),
@@ -225,6 +231,21 @@ def import_records(
         },
     )
     return report
+
+
+def _finish_run(run: ImportRun, report: ImportReport, status: str, failure: str) -> None:
+    ImportRun.objects.filter(pk=run.pk).update(
+        finished_at=timezone.now(),
+        status=status,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        held=report.held,
+        rejected=report.rejected,
+        seconds=report.seconds,
+        reject_file=str(report.reject_path or ""),
+        error=failure[:2000],
+    )
 
 
 def _count(report: ImportReport, result: WriteResult) -> None:

@@ -248,3 +248,53 @@ class Revision(models.Model):
 
     def __str__(self):
         return f"{self.post_id} v{self.version} ({self.reason})"
+
+
+class ImportRun(models.Model):
+    """One run of import_posts: what it did and how long it took (shown on the monitoring page)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        FINISHED = "finished", "finished"
+        FAILED = "failed", "failed"
+
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    sources = models.TextField(help_text="The paths given to the import, one per line.")
+    dry_run = models.BooleanField(default=False)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    held = models.PositiveIntegerField(default=0, help_text="Imports held for review (editor changed the post).")
+    rejected = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)
+    reject_file = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True, help_text="Why the run stopped, when it failed as a whole.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"import {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class PurgeLog(models.Model):
+    """One page-cache purge: what was purged, why, how many pages, and whether it worked."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reason = models.CharField(max_length=200)
+    tags = models.TextField(blank=True, help_text="Cache tags purged, one per line.")
+    routes = models.TextField(blank=True, help_text="Routes purged by hand, one per line.")
+    pages = models.PositiveIntegerField(default=0, help_text="Cached pages removed.")
+    succeeded = models.BooleanField(default=True)
+    attempts = models.PositiveSmallIntegerField(default=1)
+    error = models.TextField(blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["succeeded", "-created_at"], name="purgelog_failed_recent")]
+
+    def __str__(self):
+        return f"purge {self.created_at:%Y-%m-%d %H:%M:%S}: {self.reason} ({self.pages} pages)"

@@ -56,17 +56,28 @@ def prepare_record(canonical: dict, *, location: str = "", raw: bytes | None = N
 
 
 @dataclass(frozen=True, slots=True)
-class PostChange:
-    """What one write touched, before and after, so the page cache can purge exactly that."""
+class PostPlacement:
+    """Where a post shows up on the site: its URL, whether it is listed, the listings it is in."""
 
-    post_id: int
-    slugs: frozenset[str]
-    listed_before: bool
-    listed_after: bool
+    slug: str
+    published: bool
+    topic: str
     stack: frozenset[str] = frozenset()
     tools: frozenset[str] = frozenset()
     entities: frozenset[str] = frozenset()
-    topics: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class PostChange:
+    """One post's placement before and after a write (None: did not exist / was deleted).
+
+    The page cache purges from this alone, so every service that changes what
+    readers see reports a PostChange.
+    """
+
+    post_id: int
+    before: PostPlacement | None
+    after: PostPlacement | None
 
 
 @dataclass
@@ -198,9 +209,9 @@ def posts_write(
         ]
         ids = bulk.upsert(Post, rows, key="source_id", update=_UPDATED_COLUMNS)
         updated_ids = [current["id"] for item, current in writes if current is not None]
-        before = _related_slugs(updated_ids)
+        before = post_placements(updated_ids)
         _replace_related([(ids[item.source_id], item.canonical) for item, current in writes], updated_ids)
-        after = _related_slugs(list(ids.values()))
+        after = post_placements(list(ids.values()))
         revisions = [
             _revision_row(item, ids[item.source_id], reason, author, note, now, applied=True, approved=approve)
             for item, current in writes
@@ -221,12 +232,11 @@ def posts_write(
                 result.created += 1
             else:
                 result.updated += 1
-            result.changes.append(_change(post_id, item, current, slugs, new_state, before, after))
+            result.changes.append(PostChange(post_id, before.get(post_id), after[post_id]))
         for item, current in held:
             result.held += 1
             result.post_ids[item.source_id] = current["id"]
-        if result.changes:
-            _schedule_purge(result.changes)
+        schedule_purge(result.changes)
     return result
 
 
@@ -473,11 +483,11 @@ def _replace_related(items: list[tuple[int, dict]], updated_ids: list[int]) -> N
     bulk.insert(ImageSource, images)
 
 
-def _related_slugs(post_ids: list[int]) -> dict[str, dict[int, set[str]]]:
-    """Tag and entity slugs per post, for purging the listing pages a post leaves or joins."""
-    found = {"stack": {}, "tools": {}, "entities": {}}
+def post_placements(post_ids: list[int]) -> dict[int, PostPlacement]:
+    """The current placement of each post, in four queries whatever the number of posts."""
     if not post_ids:
-        return found
+        return {}
+    links = {"stack": {}, "tools": {}, "entities": {}}
     queries = (
         (
             "stack",
@@ -488,28 +498,23 @@ def _related_slugs(post_ids: list[int]) -> dict[str, dict[int, set[str]]]:
     )
     for kind, rows in queries:
         for post_id, slug in rows:
-            found[kind].setdefault(post_id, set()).add(slug)
-    return found
+            links[kind].setdefault(post_id, set()).add(slug)
+    return {
+        post_id: PostPlacement(
+            slug=slug,
+            published=state == Post.State.PUBLISHED,
+            topic=slugify(topic),
+            stack=frozenset(links["stack"].get(post_id, ())),
+            tools=frozenset(links["tools"].get(post_id, ())),
+            entities=frozenset(links["entities"].get(post_id, ())),
+        )
+        for post_id, slug, state, topic in Post.objects.filter(pk__in=post_ids).values_list(
+            "pk", "slug", "state", "topic"
+        )
+    }
 
 
-def _change(post_id, item, current, slugs, new_state, before, after) -> PostChange:
-    def both(kind):
-        return frozenset(before[kind].get(post_id, set()) | after[kind].get(post_id, set()))
-
-    state = current["state"] if current else new_state
-    topics = {slugify(item.canonical["topic"])} | ({slugify(current["topic"])} if current else set())
-    return PostChange(
-        post_id=post_id,
-        slugs=frozenset({current["slug"]} if current else {slugs[item.source_id]}),
-        listed_before=current is not None and current["state"] == Post.State.PUBLISHED,
-        listed_after=state == Post.State.PUBLISHED,
-        stack=both("stack"),
-        tools=both("tools"),
-        entities=both("entities"),
-        topics=frozenset(topics),
-    )
-
-
-def _schedule_purge(changes: list[PostChange]) -> None:
+def schedule_purge(changes: list[PostChange]) -> None:
     """Tell the caches once the transaction has committed, never before."""
-    transaction.on_commit(lambda: posts_changed.send(sender=Post, changes=changes))
+    if changes:
+        transaction.on_commit(lambda: posts_changed.send(sender=Post, changes=changes))

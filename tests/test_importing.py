@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from posts.importing import import_records
-from posts.models import Entity, ImageSource, Post, Revision, StackTag
+from posts.models import Entity, ImageSource, ImportRun, Post, Revision, StackTag
 from tests.conftest import ROOT, SAMPLE_JSON, SAMPLE_JSONL, subprocess_env
 from tests.factories import make_record
 
@@ -258,3 +258,13 @@ def test_ten_thousand_generated_posts(tmp_path):
     assert (report.created, report.updated, report.unchanged, report.rejected) == (10_000, 0, 0, 0)
     assert Post.objects.count() == 10_000
     assert Post.objects.filter(needs_human_review=True).count() == pytest.approx(10_000 / 3, rel=0.1)
+
+
+def test_each_run_is_recorded_for_monitoring(tmp_path):
+    import_records([str(SAMPLE_JSON)], workers=1)
+    source = write_jsonl(tmp_path / "bad.jsonl", [b"nope"])
+    import_records([source], workers=1, reject_path=tmp_path / "r.jsonl")
+    good, bad = ImportRun.objects.order_by("started_at")
+    assert (good.status, good.created, good.rejected) == ("finished", 1, 0)
+    assert (bad.status, bad.rejected, bad.reject_file) == ("finished", 1, str(tmp_path / "r.jsonl"))
+    assert good.finished_at >= good.started_at
