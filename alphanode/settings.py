@@ -64,12 +64,15 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Header-setting middleware sits above the page cache so cached hits get the headers too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Serves cached pages before sessions, auth and views run (see posts/pagecache.py).
+    "posts.pagecache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "alphanode.urls"
@@ -139,6 +142,27 @@ else:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "alphanode"),
         }
     }
+
+# The full-page cache (posts/pagecache.py): Redis when REDIS_URL is set, a SQLite
+# file every process on the machine shares otherwise.
+PAGECACHE = {
+    "BACKEND": "redis" if REDIS_URL else "sqlite",
+    "LOCATION": REDIS_URL or os.environ.get("PAGECACHE_PATH", str(VAR_DIR / "pagecache.sqlite3")),
+    "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "alphanode"),
+    # Shared store and CDN (s-maxage) lifetime; purges make it safe to be long.
+    "SECONDS": int(os.environ.get("PAGECACHE_SECONDS", 24 * 3600)),
+    # 301 and 404 pages.
+    "SHORT_SECONDS": int(os.environ.get("PAGECACHE_SHORT_SECONDS", 300)),
+    # Browsers cannot be purged: keep their copy short.
+    "BROWSER_SECONDS": int(os.environ.get("PAGECACHE_BROWSER_SECONDS", 60)),
+    # A process trusts its own copy of a page this long before re-reading the purge generation.
+    "LOCAL_SECONDS": float(os.environ.get("PAGECACHE_LOCAL_SECONDS", 0.5)),
+    "LOCAL_ENTRIES": int(os.environ.get("PAGECACHE_LOCAL_ENTRIES", 500)),
+    "QUERY_PARAMS": ("page", "q"),
+    "EXCLUDED_PREFIXES": ("/admin/", "/static/", "/health", "/metrics", "/ops/"),
+}
+# Absolute URLs (canonical links, feeds, sitemaps) use this, never the request's Host.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -28,6 +28,9 @@ def pytest_configure(config):
         cache["LOCATION"] = tempfile.mkdtemp(prefix="alphanode-test-cache-")
     cache["KEY_PREFIX"] = f"alphanode-test-{run}"
     os.environ["CACHE_KEY_PREFIX"] = cache["KEY_PREFIX"]
+    settings.PAGECACHE["KEY_PREFIX"] = cache["KEY_PREFIX"]
+    if settings.PAGECACHE["BACKEND"] == "sqlite":
+        settings.PAGECACHE["LOCATION"] = os.path.join(tempfile.mkdtemp(prefix="alphanode-test-pages-"), "pages.sqlite3")
 
 
 @pytest.fixture
@@ -48,6 +51,8 @@ def subprocess_env(**extra) -> dict:
     env = {**os.environ, "DATABASE_URL": database_url(), "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"]}
     if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
         env["ALPHANODE_CACHE_DIR"] = str(settings.CACHES["default"]["LOCATION"])
+    if settings.PAGECACHE["BACKEND"] == "sqlite":
+        env["PAGECACHE_PATH"] = str(settings.PAGECACHE["LOCATION"])
     env.update(extra)
     return env
 
