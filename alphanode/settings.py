@@ -146,6 +146,8 @@ else:
 # The full-page cache (posts/pagecache.py): Redis when REDIS_URL is set, a SQLite
 # file every process on the machine shares otherwise.
 PAGECACHE = {
+    # Off only for measuring and debugging: every request renders (X-Cache: BYPASS).
+    "ENABLED": os.environ.get("PAGECACHE_ENABLED", "1") != "0",
     "BACKEND": "redis" if REDIS_URL else "sqlite",
     "LOCATION": REDIS_URL or os.environ.get("PAGECACHE_PATH", str(VAR_DIR / "pagecache.sqlite3")),
     "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "alphanode"),

@@ -249,7 +249,7 @@ def reset() -> None:
 
 def _bypasses(request) -> bool:
     """Requests the cache never serves or stores: writes, editors (a session), excluded paths."""
-    if request.method not in ("GET", "HEAD"):
+    if not _config("ENABLED") or request.method not in ("GET", "HEAD"):
         return True
     if settings.SESSION_COOKIE_NAME in request.COOKIES:
         return True

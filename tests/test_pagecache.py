@@ -250,3 +250,10 @@ def test_purge_cache_command_by_route_post_tag_and_all(client):
     assert PurgeLog.objects.count() == 4
     with pytest.raises(CommandError, match="no post"):
         call_command("purge_cache", "--post", "nope")
+
+
+def test_switched_off_every_request_renders(client, settings):
+    settings.PAGECACHE = {**settings.PAGECACHE, "ENABLED": False}
+    client.get("/t/list/")
+    assert client.get("/t/list/")["X-Cache"] == "BYPASS"
+    assert stored_pages() == 0
