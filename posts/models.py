@@ -285,7 +285,7 @@ class PurgeLog(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     reason = models.CharField(max_length=200)
     tags = models.TextField(blank=True, help_text="Cache tags purged, one per line.")
-    routes = models.TextField(blank=True, help_text="Routes purged by hand, one per line.")
+    routes = models.TextField(blank=True, help_text="Cached routes removed (at most 1,000), one per line.")
     pages = models.PositiveIntegerField(default=0, help_text="Cached pages removed.")
     succeeded = models.BooleanField(default=True)
     attempts = models.PositiveSmallIntegerField(default=1)

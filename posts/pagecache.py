@@ -392,18 +392,19 @@ def purge(*, tags=(), routes=(), everything: bool = False, reason: str, user=Non
             if attempt < attempts:
                 time.sleep(0.1 * 2**attempt)
     succeeded = not error
-    log = _record(reason=reason, tags=tags, everything=everything, pages=pages, user=user,
+    log = _record(reason=reason, tags=tags, keys=keys, everything=everything, pages=pages, user=user,
                   succeeded=succeeded, error=error, attempts=attempt)  # fmt: skip
     if succeeded:
         retry_failed()
     return PurgeResult(pages=pages, keys=keys, succeeded=succeeded, log=log)
 
 
-def _record(*, reason, tags, everything, pages, user, succeeded, error, attempts) -> PurgeLog | None:
+def _record(*, reason, tags, keys, everything, pages, user, succeeded, error, attempts) -> PurgeLog | None:
     try:
         return PurgeLog.objects.create(
             reason=reason[:200],
             tags="*" if everything else "\n".join(tags),
+            routes="\n".join(keys[:1000]),
             pages=pages,
             succeeded=succeeded,
             error=error,

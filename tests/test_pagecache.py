@@ -128,6 +128,7 @@ def test_editing_one_post_purges_exactly_the_pages_that_show_it(client, django_c
     log = PurgeLog.objects.get()
     assert log.succeeded
     assert log.pages == 2
+    assert set(log.routes.splitlines()) == {routes[0], routes[2]}
     assert client.get(routes[0])["X-Cache"] == "MISS"
     assert client.get(routes[2])["X-Cache"] == "MISS"
     assert client.get(routes[1])["X-Cache"] == "HIT"

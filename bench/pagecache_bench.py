@@ -1,0 +1,176 @@
+"""Page-cache benchmark: cached article vs uncached render vs a static file of the same size.
+
+    python bench/pagecache_bench.py                    # embedded default (SQLite page store)
+    REDIS_URL=redis://127.0.0.1:6379/0 python bench/pagecache_bench.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python bench/pagecache_bench.py
+
+Imports the sample (plus --posts generated posts) into a scratch database,
+serves the site with gunicorn (2 sync workers, as in production), and loads
+it with wrk (or a Python load generator when wrk is missing) on 127.0.0.1.
+Prints requests/s and p50/p99 latency for (a) the cached article, (b) the
+article rendered on every request (page cache off), (c) a static file of
+the article's size served by whitenoise from the same gunicorn, and the
+ratios (a)/(c) and (b)/(c), all measured in this one run.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+
+
+def scratch_database(env: dict) -> str | None:
+    """A fresh database: a temporary SQLite file, or a scratch PostgreSQL database."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        env["DATABASE_URL"] = f"sqlite:///{env['ALPHANODE_VAR_DIR']}/bench.sqlite3"
+        return None
+    import psycopg
+
+    name = "alphanode_cache_bench"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    env["DATABASE_URL"] = urlunparse(urlparse(url)._replace(path=f"/{name}"))
+    return name
+
+
+def serve(env: dict, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "alphanode.wsgi", "--config", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def load(url: str, seconds: int) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) for `url`."""
+    if shutil.which("wrk"):
+        out = subprocess.run(
+            ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url], capture_output=True, text=True, check=True
+        ).stdout
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        return rate, _wrk_ms(out, "50%"), _wrk_ms(out, "99%")
+    return _python_load(url, seconds)
+
+
+def _wrk_ms(out: str, label: str) -> float:
+    value, unit = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", out).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _python_load(url: str, seconds: int) -> tuple[float, float, float]:
+    timings, stop = [], time.monotonic() + seconds
+    parts = urlparse(url)
+
+    def worker():
+        import http.client
+
+        connection = http.client.HTTPConnection(parts.hostname, parts.port)
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            connection.request("GET", parts.path)
+            connection.getresponse().read()
+            timings.append((time.perf_counter() - started) * 1000)
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    timings.sort()
+    return len(timings) / seconds, timings[len(timings) // 2], timings[int(len(timings) * 0.99)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--posts", type=int, default=2000, help="generated posts beside the sample")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "ALPHANODE_VAR_DIR": tmp, "STATIC_ROOT": f"{tmp}/static", "DEBUG": "0",
+               "PAGECACHE_PATH": f"{tmp}/pages.sqlite3", "CACHE_KEY_PREFIX": f"bench-{os.getpid()}"}  # fmt: skip
+        scratch = scratch_database(env)
+        manage(env, "migrate", "--verbosity", "0")
+        manage(env, "generate_posts", "--count", str(args.posts), "--seed", "5", "--output", f"{tmp}/posts.jsonl")
+        manage(env, "import_posts", f"{tmp}/posts.jsonl", str(ROOT / "tests/fixtures/seed-4577.json"),
+               "--rejects", f"{tmp}/rejects.jsonl")  # fmt: skip
+        manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+
+        port = free_port()
+        server = serve(env, port)
+        try:
+            slug = "building-a-safer-workflow-for-building-safer-deployment-steps-with-python-services"
+            article = f"http://127.0.0.1:{port}/posts/{slug}/"
+            size = len(urllib.request.urlopen(article).read())
+        finally:
+            server.terminate()
+            server.wait()
+        # whitenoise scans STATIC_ROOT at start-up: add the same-size file first.
+        Path(f"{tmp}/static/bench").mkdir()
+        Path(f"{tmp}/static/bench/article-size.html").write_bytes(b"x" * size)
+
+        results = {}
+        for label, extra, url in (
+            ("cached article", {}, article),
+            ("uncached render", {"PAGECACHE_ENABLED": "0"}, article),
+            ("static file", {}, f"http://127.0.0.1:{port}/static/bench/article-size.html"),
+        ):
+            server = serve({**env, **extra}, port)
+            try:
+                for _ in range(20):  # warm: fill the page cache and each worker's copy
+                    urllib.request.urlopen(url).read()  # noqa: S310
+                results[label] = load(url, args.seconds)
+            finally:
+                server.terminate()
+                server.wait()
+
+    if scratch:
+        import psycopg
+
+        with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
+
+    store = "Redis" if os.environ.get("REDIS_URL") else "SQLite file (embedded default)"
+    database = "PostgreSQL" if scratch else "SQLite"
+    print(f"page store: {store}; database: {database}; article {size} bytes; {args.seconds} s per run")
+    for label, (rate, p50, p99) in results.items():
+        print(f"{label:16} {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+    static = results["static file"][0]
+    print(f"ratio cached/static:   {results['cached article'][0] / static:.2f}")
+    print(f"ratio uncached/static: {results['uncached render'][0] / static:.3f}")
+
+
+if __name__ == "__main__":
+    main()
