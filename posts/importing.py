@@ -19,13 +19,14 @@ import itertools
 import json
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 from django.utils import timezone
 
 from posts import records, services
@@ -128,8 +129,13 @@ def _validated(
         for chunk in chunks:
             yield from _validate_chunk(chunk, keep_unknown)
         return
-    # Forked workers inherit Django set up; they never touch the database.
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    # Forked workers inherit Django set up but should not inherit an open database
+    # connection (they never use it, and a killed import would leave it open).
+    # Inside a transaction (a caller's atomic block, tests) it has to stay open.
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent) as pool:
         pending = deque()
         for chunk in chunks:
             pending.append(pool.submit(_validate_chunk, chunk, keep_unknown))
@@ -137,6 +143,18 @@ def _validated(
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit when the import process is gone (even after kill -9), instead of lingering."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def import_records(
