@@ -144,8 +144,13 @@ def _search_postgresql(query: str, number: int) -> tuple[list[Post], int]:
     posts = list(Post.objects.raw(_POSTGRESQL_SQL, params))
     total = posts[0].total if posts else 0
     for post in posts:
-        post.snippet = _headline_parts(post.headline)
+        post.snippet = _with_summary_fallback(_headline_parts(post.headline), post.summary)
     return posts, total
+
+
+def _with_summary_fallback(parts: list[SnippetPart], summary: str) -> list[SnippetPart]:
+    """The summary reads better than the body's first words when the body holds no match (a tag matched)."""
+    return parts if any(part.marked for part in parts) else [SnippetPart(summary)]
 
 
 def _headline_parts(headline: str) -> list[SnippetPart]:
@@ -182,7 +187,7 @@ def _search_plain(query: str, number: int) -> tuple[list[Post], int]:
         )[offset : offset + paging.PER_PAGE + 1]
     )
     for post in page:
-        post.snippet = plain_snippet(post.body, words)
+        post.snippet = _with_summary_fallback(plain_snippet(post.body, words), post.summary)
     return page, total
 
 
