@@ -71,6 +71,22 @@ class Post(models.Model):
         default=list, blank=True, help_text="Unknown record fields kept by `import_posts --keep-unknown`, as pairs."
     )
 
+    # Derived from the record when the post is written, for the reader site's
+    # topic pages and search. On PostgreSQL migration 0004 also adds a stored
+    # generated `search_vector` tsvector column with a GIN index (posts/search.py).
+    topic_slug = models.SlugField(
+        "topic slug",
+        max_length=300,
+        blank=True,
+        default="",
+        editable=False,
+        db_index=False,  # post_topic_latest covers lookups by topic
+        help_text="The topic page's slug.",
+    )
+    search_terms = models.TextField(
+        "search terms", blank=True, default="", editable=False, help_text="Topic, tags and entity names, for search."
+    )
+
     # Site state, separate from the generator's revision.status.
     state = models.CharField(max_length=20, choices=State.choices, default=State.PUBLISHED)
     published_at = models.DateTimeField("published", null=True, blank=True)
@@ -122,6 +138,18 @@ class Post(models.Model):
                 name="post_review_queue",
             ),
             models.Index(fields=["-updated_at"], name="post_updated"),
+            # Topic pages: one topic's published posts, latest first.
+            models.Index(
+                fields=["topic_slug", "-published_at", "-id"],
+                condition=Q(state="published"),
+                name="post_topic_latest",
+            ),
+            # The sitemap: posts search engines may index, paged by id with index-only scans.
+            models.Index(
+                fields=["id"],
+                condition=Q(state="published", needs_human_review=False),
+                name="post_indexable",
+            ),
         ]
 
     def __str__(self):

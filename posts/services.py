@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
 
-from posts import bulk, records, rendering
+from posts import bulk, records, rendering, search
 from posts.models import Entity, ImageSource, Post, PostEntity, Revision, StackTag, ToolTag
 from posts.records import RecordError
 from posts.signals import posts_changed
@@ -123,6 +123,8 @@ _UPDATED_COLUMNS = [
     "flagged_at",
     "reviewed_by_id",
     "updated_at",
+    "topic_slug",
+    "search_terms",
 ]
 _EXISTING_COLUMNS = (
     "id",
@@ -348,6 +350,8 @@ def _post_row(item, current, *, reason, author, now, slug, new_state, approve, c
         **fields,
         **site,
         "body_html": item.html,
+        "topic_slug": topic_slug(fields["topic"]),
+        "search_terms": search.search_terms(item.canonical),
         "record_hash": item.hash,
         "flagged_at": (flagged_before or now) if queued else None,
         "updated_at": now,
@@ -483,6 +487,11 @@ def _replace_related(items: list[tuple[int, dict]], updated_ids: list[int]) -> N
     bulk.insert(ImageSource, images)
 
 
+def topic_slug(topic: str) -> str:
+    """The slug of a topic's page (empty when the topic has no letters or digits: no page)."""
+    return slugify(topic)[:300].strip("-")
+
+
 def post_placements(post_ids: list[int]) -> dict[int, PostPlacement]:
     """The current placement of each post, in four queries whatever the number of posts."""
     if not post_ids:
@@ -503,7 +512,7 @@ def post_placements(post_ids: list[int]) -> dict[int, PostPlacement]:
         post_id: PostPlacement(
             slug=slug,
             published=state == Post.State.PUBLISHED,
-            topic=slugify(topic),
+            topic=topic_slug(topic),
             stack=frozenset(links["stack"].get(post_id, ())),
             tools=frozenset(links["tools"].get(post_id, ())),
             entities=frozenset(links["entities"].get(post_id, ())),

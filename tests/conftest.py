@@ -73,3 +73,15 @@ def manage():
         )
 
     return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(tmp_path_factory):
+    """Static files collected once (hashed, compressed names), as pages link to them in production."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    static_root = tmp_path_factory.mktemp("staticfiles")
+    with override_settings(STATIC_ROOT=static_root):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        yield static_root

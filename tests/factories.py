@@ -32,3 +32,18 @@ def make_post(number: int = 1, **overrides) -> Post:
     record = make_record(number, **overrides)
     write_records(record)
     return Post.objects.get(source_id=record["payload"]["source_id"])
+
+
+def make_posts(count: int, start: int = 1, **overrides) -> list[Post]:
+    """`count` stored, published posts numbered from `start`, written in one batch; oldest first."""
+    records = [make_record(number, **overrides) for number in range(start, start + count)]
+    write_records(*records)
+    ids = [record["payload"]["source_id"] for record in records]
+    return list(Post.objects.filter(source_id__in=ids).order_by("id"))
+
+
+def make_draft(number: int = 1, **overrides) -> Post:
+    """A stored post that is not published."""
+    record = make_record(number, **overrides)
+    write_records(record, new_state=Post.State.DRAFT)
+    return Post.objects.get(source_id=record["payload"]["source_id"])

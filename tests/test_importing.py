@@ -203,12 +203,16 @@ def test_kill_9_mid_import_then_rerun_stores_each_record_once(tmp_path, transact
         "--rejects",
         str(tmp_path / "r.jsonl"),
     ]
-    process = subprocess.Popen(command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Its own process group, so the kill takes the worker processes too: left alive, they
+    # would keep the database connection they inherited open and block dropping the test DB.
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while Post.objects.count() < 400 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
     assert process.poll() is None, "the import finished before it could be killed; make the input larger"
-    os.kill(process.pid, signal.SIGKILL)
+    os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     stored = Post.objects.count()
     assert 0 < stored < 3000

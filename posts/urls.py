@@ -1,0 +1,26 @@
+"""The reader site's URLs, at the root of the site."""
+
+from django.urls import path
+
+from posts import feeds, sitemaps, views
+
+app_name = "posts"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("posts/<slug:slug>/", views.detail, name="detail"),
+    path("stack/<slug:slug>/", views.stack, name="stack"),
+    path("stack/<slug:slug>/rss/", feeds.StackFeed(), name="stack_rss"),
+    path("stack/<slug:slug>/atom/", feeds.StackAtomFeed(), name="stack_atom"),
+    path("tools/<slug:slug>/", views.tools, name="tools"),
+    path("tools/<slug:slug>/rss/", feeds.ToolsFeed(), name="tools_rss"),
+    path("tools/<slug:slug>/atom/", feeds.ToolsAtomFeed(), name="tools_atom"),
+    path("entities/<slug:slug>/", views.entity, name="entity"),
+    path("topics/<slug:slug>/", views.topic, name="topic"),
+    path("search/", views.search_page, name="search"),
+    path("feeds/rss/", feeds.LatestPostsFeed(), name="feed_rss"),
+    path("feeds/atom/", feeds.LatestPostsAtomFeed(), name="feed_atom"),
+    path("sitemap.xml", sitemaps.sitemap_index, name="sitemap_index"),
+    path("sitemap-<section>.xml", sitemaps.sitemap_section, name="sitemap_section"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+]

@@ -1,0 +1,147 @@
+"""The site under a real gunicorn on a free port, against the test database, and Chromium through Playwright.
+
+Debian's chromium is the browser (`make deps-browser` installs it; never
+`playwright install`). Data a browser test needs is written and committed
+through the real write path by a module fixture (`committed_posts`), because
+gunicorn reads the database from another process; it is deleted afterwards.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.db import connections
+from playwright.sync_api import sync_playwright
+from taggit.models import Tag
+
+from posts.models import Entity, Post
+from tests.conftest import ROOT, subprocess_env
+from tests.factories import write_records
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = ROOT / "test-artifacts"
+# Anything not served by the site under test (the sample's placehold.co image) is refused at once.
+OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own local server)
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer {url} within {timeout} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def site_url(django_db_setup, collected_static, tmp_path_factory):
+    """Base URL of gunicorn serving the site (DEBUG off, hashed static files) from the test database."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    env = subprocess_env(
+        SECRET_KEY="browser-tests-only-key",
+        DEBUG="0",
+        ALLOWED_HOSTS="127.0.0.1",
+        STATIC_ROOT=str(collected_static),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "alphanode.wsgi",
+        "--config",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(f"{url}/robots.txt", process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: run `make deps-browser` (apt-get install chromium)")
+    # Playwright's sync API keeps an event loop in this thread, and Django then refuses
+    # database calls as if they came from async code; ours stay synchronous.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.route(OUTSIDE, lambda route: route.abort())
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def committed_posts(request, django_db_setup, django_db_blocker):
+    """Write the module's RECORDS (committed, so gunicorn sees them); delete every post afterwards."""
+    with django_db_blocker.unblock():
+        write_records(*request.module.RECORDS)
+        yield {post.source_id: post for post in Post.objects.all()}
+        Post.objects.all().delete()
+        Entity.objects.all().delete()
+        Tag.objects.all().delete()
+        # Under Playwright's event loop Django keeps a separate connection for this
+        # context; left open, it would stop the test database from being dropped.
+        connections.close_all()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

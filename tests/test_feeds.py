@@ -1,0 +1,97 @@
+"""RSS and Atom feeds: valid XML, the latest published posts, per tag, escaped text."""
+
+import pytest
+from lxml import etree
+
+from posts import feeds, pagecache
+from tests.factories import make_draft, make_post, make_posts
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def _rss_items(client, url: str) -> list:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/rss+xml")
+    root = etree.fromstring(response.content)
+    assert root.tag == "rss"
+    return root.findall("./channel/item")
+
+
+def _atom_entries(client, url: str) -> list:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/atom+xml")
+    root = etree.fromstring(response.content)
+    assert root.tag == f"{ATOM}feed"
+    return root.findall(f"{ATOM}entry")
+
+
+def test_site_rss_lists_latest_published_posts(client):
+    posts = make_posts(3)
+    make_draft(9)
+    items = _rss_items(client, "/feeds/rss/")
+    assert [item.findtext("title") for item in items] == [post.title for post in reversed(posts)]
+    first = items[0]
+    assert first.findtext("link") == f"http://testserver{posts[-1].get_absolute_url()}"
+    assert first.findtext("description") == posts[-1].summary
+    assert first.findtext("pubDate")
+    assert [category.text for category in first.findall("category")][:3] == ["python services", "backend", "python"]
+
+
+def test_site_atom_lists_latest_published_posts(client):
+    posts = make_posts(2)
+    entries = _atom_entries(client, "/feeds/atom/")
+    assert [entry.findtext(f"{ATOM}title") for entry in entries] == [post.title for post in reversed(posts)]
+    assert entries[0].find(f"{ATOM}link").get("href") == f"http://testserver{posts[-1].get_absolute_url()}"
+    assert entries[0].findtext(f"{ATOM}updated")
+
+
+def test_feeds_hold_at_most_twenty_items(client):
+    make_posts(feeds.ITEMS + 3)
+    assert len(_rss_items(client, "/feeds/rss/")) == feeds.ITEMS
+
+
+def test_tag_feeds_list_only_that_tags_posts(client):
+    rust = make_post(1, stack=["rust"], tools=["cargo"])
+    go = make_post(2, stack=["go"], tools=["pprof"])
+    assert [item.findtext("title") for item in _rss_items(client, "/stack/rust/rss/")] == [rust.title]
+    assert [entry.findtext(f"{ATOM}title") for entry in _atom_entries(client, "/stack/go/atom/")] == [go.title]
+    assert [item.findtext("title") for item in _rss_items(client, "/tools/pprof/rss/")] == [go.title]
+    assert [entry.findtext(f"{ATOM}title") for entry in _atom_entries(client, "/tools/cargo/atom/")] == [rust.title]
+
+
+def test_tag_feed_for_an_unknown_tag_is_404(client):
+    assert client.get("/stack/no-such-tag/rss/").status_code == 404
+    assert client.get("/tools/no-such-tag/atom/").status_code == 404
+
+
+def test_feed_text_is_escaped_so_readers_show_markup_as_text(client):
+    make_post(1, title="<script>alert(1)</script>", summary="<img src=x onerror=alert(1)> & more")
+    items = _rss_items(client, "/feeds/rss/")
+    assert items[0].findtext("title") == "<script>alert(1)</script>"
+    # The description is HTML for feed readers: the summary arrives as escaped text.
+    assert items[0].findtext("description") == "&lt;img src=x onerror=alert(1)&gt; &amp; more"
+
+
+def test_feeds_tag_the_page_with_the_feed_listing_and_their_items(client):
+    post = make_post(1, stack=["rust"])
+    site = client.get("/feeds/rss/")
+    assert site.wsgi_request.cache_tags == {pagecache.listing_tag("feed"), pagecache.post_tag(post.pk)}
+    tag = client.get("/stack/rust/atom/")
+    assert tag.wsgi_request.cache_tags == {
+        pagecache.listing_tag("feed"),
+        pagecache.listing_tag("stack", "rust"),
+        pagecache.post_tag(post.pk),
+    }
+
+
+def test_feed_query_count_does_not_grow_with_items(client, django_assert_num_queries):
+    make_posts(2)
+    with django_assert_num_queries(3):
+        client.get("/feeds/rss/")
+    make_posts(30, start=10)
+    with django_assert_num_queries(3):
+        client.get("/feeds/rss/")
