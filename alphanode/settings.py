@@ -160,7 +160,8 @@ PAGECACHE = {
     # A process trusts its own copy of a page this long before re-reading the purge generation.
     "LOCAL_SECONDS": float(os.environ.get("PAGECACHE_LOCAL_SECONDS", 0.5)),
     "LOCAL_ENTRIES": int(os.environ.get("PAGECACHE_LOCAL_ENTRIES", 500)),
-    "QUERY_PARAMS": ("page", "q"),
+    # page: listings; q: search; p: pages of Django's sitemaps.
+    "QUERY_PARAMS": ("page", "q", "p"),
     "EXCLUDED_PREFIXES": ("/admin/", "/static/", "/health", "/metrics", "/ops/"),
 }
 # Absolute URLs (canonical links, feeds, sitemaps) use this, never the request's Host.

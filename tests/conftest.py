@@ -29,6 +29,8 @@ def pytest_configure(config):
     cache["KEY_PREFIX"] = f"alphanode-test-{run}"
     os.environ["CACHE_KEY_PREFIX"] = cache["KEY_PREFIX"]
     settings.PAGECACHE["KEY_PREFIX"] = cache["KEY_PREFIX"]
+    # Django's test client talks to "testserver"; pages render absolute URLs for SITE_URL.
+    settings.SITE_URL = "http://testserver"
     if settings.PAGECACHE["BACKEND"] == "sqlite":
         settings.PAGECACHE["LOCATION"] = os.path.join(tempfile.mkdtemp(prefix="alphanode-test-pages-"), "pages.sqlite3")
 
@@ -85,3 +87,20 @@ def collected_static(tmp_path_factory):
     with override_settings(STATIC_ROOT=static_root):
         call_command("collectstatic", interactive=False, verbosity=0)
         yield static_root
+
+
+@pytest.fixture
+def page_cache_off(settings):
+    """For tests that measure a view's own work (query counts): every request renders."""
+    settings.PAGECACHE = {**settings.PAGECACHE, "ENABLED": False}
+
+
+@pytest.fixture(autouse=True)
+def empty_page_cache():
+    """Each test starts with an empty page cache: the database is rolled back between tests, pages must be too."""
+    from posts import pagecache
+
+    pagecache.reset()
+    pagecache.page_cache().purge_all()
+    yield
+    pagecache.reset()

@@ -1,7 +1,7 @@
 """Small tagged views for exercising the page-cache middleware on its own."""
 
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
-from django.urls import path
+from django.urls import include, path
 
 from posts import pagecache
 from posts.models import Post
@@ -56,4 +56,6 @@ urlpatterns = [
     path("t/broken/", broken),
     path("t/moved/", moved),
     path("t/untagged/", untagged),
+    # The site's own pages too: its templates (the 404 page) link to them.
+    path("", include("posts.urls")),
 ]

@@ -88,6 +88,7 @@ def test_feeds_tag_the_page_with_the_feed_listing_and_their_items(client):
     }
 
 
+@pytest.mark.usefixtures("page_cache_off")
 def test_feed_query_count_does_not_grow_with_items(client, django_assert_num_queries):
     make_posts(2)
     with django_assert_num_queries(3):

@@ -16,12 +16,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache(settings):
+def tagged_test_views(settings):
     settings.ROOT_URLCONF = "tests.pagecache_urls"
-    pagecache.reset()
-    pagecache.page_cache().purge_all()
-    yield
-    pagecache.reset()
 
 
 def stored_pages() -> int:

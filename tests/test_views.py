@@ -204,7 +204,9 @@ def _many_tags_record(number: int) -> dict:
     )
 
 
-def test_article_query_count_is_the_same_for_few_and_many_tags_and_posts(client, django_assert_num_queries):
+def test_article_query_count_is_the_same_for_few_and_many_tags_and_posts(
+    client, django_assert_num_queries, page_cache_off
+):
     few = make_post(1, stack=["python"], tools=["pytest"], entities=[{"name": "python", "type": "stack"}])
     write_records(_many_tags_record(2))
     many = Post.objects.get(source_id="test-000002")
@@ -240,7 +242,7 @@ def test_home_lists_latest_published_posts_with_summary_tags_reading_time_diffic
     }
 
 
-def test_home_page_query_count_does_not_grow_with_posts(client, django_assert_num_queries):
+def test_home_page_query_count_does_not_grow_with_posts(client, django_assert_num_queries, page_cache_off):
     make_posts(3)
     with django_assert_num_queries(3):
         client.get(reverse("posts:home"))

@@ -21,7 +21,7 @@ from django.db import connections
 from playwright.sync_api import sync_playwright
 from taggit.models import Tag
 
-from posts.models import Entity, Post
+from posts.models import Entity, Post, PurgeLog
 from tests.conftest import ROOT, subprocess_env
 from tests.factories import write_records
 
@@ -136,6 +136,7 @@ def committed_posts(request, django_db_setup, django_db_blocker):
         Post.objects.all().delete()
         Entity.objects.all().delete()
         Tag.objects.all().delete()
+        PurgeLog.objects.all().delete()  # the writes' purges ran at once (autocommit)
         # Under Playwright's event loop Django keeps a separate connection for this
         # context; left open, it would stop the test database from being dropped.
         connections.close_all()
