@@ -1,6 +1,7 @@
 """Shared fixtures: the sample record, real subprocesses against the test database."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from posts.logformat import JsonFormatter
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -28,6 +31,12 @@ def pytest_configure(config):
         cache["LOCATION"] = tempfile.mkdtemp(prefix="alphanode-test-cache-")
     cache["KEY_PREFIX"] = f"alphanode-test-{run}"
     os.environ["CACHE_KEY_PREFIX"] = cache["KEY_PREFIX"]
+    # In-process tests render templates without running collectstatic first; the hashed,
+    # compressed storage is tested through real servers (tests/test_serving.py).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture
@@ -68,3 +77,30 @@ def manage():
         )
 
     return run
+
+
+class ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def capture():
+    """capture("logger.name") -> a handler whose .lines are the JSON lines that logger wrote."""
+
+    def attach(name: str) -> ListHandler:
+        handler = ListHandler()
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        attached.append((logger, handler))
+        return handler
+
+    attached = []
+    yield attach
+    for logger, handler in attached:
+        logger.removeHandler(handler)
