@@ -15,10 +15,13 @@ already stored come back `unchanged`).
 """
 
 import concurrent.futures
+import ctypes
 import itertools
 import json
 import logging
 import os
+import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -119,6 +122,19 @@ def _validate_chunk(chunk: list[RawRecord], keep_unknown: bool) -> list[tuple[Ra
     return [(raw, validate_raw(raw, keep_unknown=keep_unknown)) for raw in chunk]
 
 
+def _exit_with_parent(parent_pid: int) -> None:
+    """Make a validating worker die with the import process, even after a kill -9 of it (Linux).
+
+    Otherwise the orphaned workers wait on their queue forever, holding the
+    database socket they inherited, and PostgreSQL keeps that session open.
+    """
+    if sys.platform == "linux":
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _validated(
     raws: Iterable[RawRecord], *, workers: int, keep_unknown: bool
 ) -> Iterator[tuple[RawRecord, PreparedRecord | RecordError]]:
@@ -129,7 +145,9 @@ def _validated(
             yield from _validate_chunk(chunk, keep_unknown)
         return
     # Forked workers inherit Django set up; they never touch the database.
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending = deque()
         for chunk in chunks:
             pending.append(pool.submit(_validate_chunk, chunk, keep_unknown))
