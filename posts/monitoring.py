@@ -10,6 +10,7 @@ errors before and after it).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpResponseBadRequest
 from django.shortcuts import render
@@ -82,4 +83,6 @@ def monitoring_view(request):
     if not raw.isdigit() or int(raw) not in WINDOW_CHOICES:
         choices = ", ".join(str(choice) for choice in WINDOW_CHOICES)
         return HttpResponseBadRequest(f"minutes must be one of {choices}; got {raw!r}", content_type="text/plain")
-    return render(request, "ops/monitoring.html", monitoring_context(int(raw)))
+    # The admin's own context too: the page sits in the admin's frame (user links, app list).
+    context = {**admin.site.each_context(request), **monitoring_context(int(raw))}
+    return render(request, "ops/monitoring.html", context)
