@@ -12,6 +12,7 @@ Start the master from the stable path: `scripts/serve` does (`make deploy` start
 
 import os
 import shutil
+import sys
 import tempfile
 
 from dotenv import load_dotenv
@@ -51,6 +52,13 @@ def on_starting(server):
     else:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="alphanode-prometheus-")
         os.environ["ALPHANODE_PROMETHEUS_TEMP"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def worker_exit(server, worker):
+    """Runs in the worker: save the request timings it counted since its last flush (posts/timings.py)."""
+    timings = sys.modules.get("posts.timings")  # absent when the app failed to load
+    if timings is not None:
+        timings.recorder.flush()
 
 
 def child_exit(server, worker):
