@@ -33,10 +33,18 @@ DURATION = Histogram(
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+# The labelled children, looked up once: .labels() validates and builds keys on every call.
+_children: dict[tuple[str, str, int, str], tuple] = {}
+
+
 def observe_request(method: str, route: str, status: int, cache: str, duration_s: float) -> None:
-    # Clients choose the method: keep made-up ones from creating new series.
-    REQUESTS.labels(method if method in KNOWN_METHODS else "other", route, str(status), cache).inc()
-    DURATION.labels(route).observe(duration_s)
+    # Clients choose the method: keep made-up ones from creating new series (and dict entries).
+    key = (method if method in KNOWN_METHODS else "other", route, status, cache)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (REQUESTS.labels(key[0], route, str(status), cache), DURATION.labels(route))
+    children[0].inc()
+    children[1].observe(duration_s)
 
 
 class JobsCollector:

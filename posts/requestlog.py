@@ -51,23 +51,28 @@ class RequestLogMiddleware:
         status = response.status_code
         cache_status = response.get("X-Cache", "-")
         duration_ms = round(duration * 1000, 2)
-        logger.info(
-            "%s %s %s %sms %s",
-            request.method,
-            request.path,
-            status,
-            duration_ms,
-            cache_status,
-            extra={
-                "event": "request",
-                "method": request.method,
-                "route": route,
-                "path": request.path,
-                "status": status,
-                "duration_ms": duration_ms,
-                "cache": cache_status,
-            },
-        )
+        if logger.isEnabledFor(logging.INFO):
+            # makeRecord + handle: logger.info() would also walk the stack to find the caller,
+            # which no JSON line shows; this runs on every request.
+            record = logger.makeRecord(
+                logger.name,
+                logging.INFO,
+                __file__,
+                0,
+                "%s %s %s %sms %s",
+                (request.method, request.path, status, duration_ms, cache_status),
+                None,
+                extra={
+                    "event": "request",
+                    "method": request.method,
+                    "route": route,
+                    "path": request.path,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "cache": cache_status,
+                },
+            )
+            logger.handle(record)
         timings.recorder.record(route, status, duration_ms)
         metrics.observe_request(request.method, route, status, cache_status, duration)
         return response

@@ -25,7 +25,7 @@ def test_a_record_is_one_line_of_json_with_its_extra_fields():
     assert entry["logger"] == "alphanode.test"
     assert entry["event"] == "thing"
     assert entry["counts"] == {"a": 1}
-    assert entry["time"].endswith("+00:00")
+    assert entry["time"].endswith("Z")
     assert "args" not in entry and "msg" not in entry
 
 
