@@ -231,3 +231,45 @@ def test_rollback_with_nothing_to_go_back_to_says_so(site):
     assert result.returncode == 1
     assert "no previous release recorded" in result.stderr
     assert site.health()["release"]["id"] == "A"
+
+
+def git(repo: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=Deploy Test", "-c", "user.email=deploy@example.org", "-C", str(repo), *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_deploys_from_git_commits_record_what_changed_and_keep_few_releases(site, tmp_path):
+    """The machine's usual path: `scripts/deploy --ref` archives a commit of the script's own repository."""
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT, repo, ignore=COPY_IGNORE, symlinks=True)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "First version")
+    site.env["DEPLOY_KEEP"] = "1"
+
+    def deploy(release: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(repo / "scripts" / "deploy"), "--ref", "HEAD", "--release-id", release],
+            cwd=repo,
+            env=site.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    assert deploy("one").returncode == 0
+    for release, subject in (("two", "Second version"), ("three", "Third version")):
+        (repo / "CHANGES.txt").write_text(subject)
+        git(repo, "add", "CHANGES.txt")
+        git(repo, "commit", "-q", "-m", subject)
+        result = deploy(release)
+        assert result.returncode == 0, result.stderr
+        assert site.health()["release"]["id"] == release
+
+    three = Deployment.objects.get(release="three")
+    assert three.commit == git(repo, "rev-parse", "HEAD")
+    assert three.changes.endswith("Third version")
+    assert "Second version" not in three.changes
+    assert (site.root / "releases" / "three" / "CHANGES.txt").read_text() == "Third version"
+    # DEPLOY_KEEP=1, but the previous release always stays for a rollback.
+    assert sorted(path.name for path in (site.root / "releases").iterdir()) == ["three", "two"]
