@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.urls import NoReverseMatch
 
 from posts.models import Post
@@ -39,6 +40,14 @@ def fetch(base_url: str, path: str, *, host: str = "", timeout: float = 10.0) ->
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+def site_host() -> str:
+    """The Host to ask for: the first ALLOWED_HOSTS name (production answers 400 for 127.0.0.1:8000)."""
+    for host in settings.ALLOWED_HOSTS:
+        if host != "*" and not host.startswith("."):
+            return host
+    return ""
 
 
 def article_path() -> str | None:

@@ -43,6 +43,13 @@ def test_the_article_is_the_newest_published_post():
     assert smoke.article_path() == expected
 
 
+def test_it_asks_for_the_site_by_its_name(settings):
+    settings.ALLOWED_HOSTS = [".example.org", "www.example.org", "127.0.0.1"]
+    assert smoke.site_host() == "www.example.org"
+    settings.ALLOWED_HOSTS = ["*"]
+    assert smoke.site_host() == ""  # then the Host is the one in --base-url
+
+
 def test_the_command_exits_1_with_the_reason(live_server):
     with pytest.raises(CommandError, match="smoke test failed: /health did not report release 'nope'") as error:
         call_command("smoke_test", "--base-url", live_server.url, "--expect-release", "nope", "--timeout", "1")
