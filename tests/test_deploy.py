@@ -16,8 +16,10 @@ import pytest
 from django.conf import settings
 from dotenv import dotenv_values
 
+from posts import smoke
 from posts.models import Deployment
 from tests.conftest import ROOT, database_url
+from tests.factories import make_post
 from tests.gunicorn_server import free_port, get, process_alive
 from tests.test_security import PRODUCTION_EXAMPLE, STRONG_KEY
 
@@ -107,6 +109,7 @@ class Load:
     """Threads sending requests back to back, each on a new connection, until stopped."""
 
     port: int
+    article: str | None = None
     threads: int = 4
     sent: int = 0
     slowest: float = 0.0
@@ -120,6 +123,8 @@ class Load:
 
     def _send(self):
         paths = [("/health", {}), ("/admin/login/", {"X-Forwarded-Proto": "https"})]
+        if self.article:
+            paths.append((self.article, {"X-Forwarded-Proto": "https"}))
         turn = 0
         while not self._stop.is_set():
             path, headers = paths[turn % len(paths)]
@@ -160,15 +165,22 @@ def broken_copy(tmp_path: Path) -> Path:
 
 
 def test_deploy_reload_under_load_automatic_rollback_and_rollback(site, tmp_path):
+    make_post(1)
+    # The smoke test and the load fetch it too, once the release has an article route (the reader site).
+    article = smoke.article_path()
+
     # Release A: the first deploy also starts gunicorn from the stable path.
     first = site.run("deploy", "--from-dir", str(ROOT), "--release-id", "A")
     assert first.returncode == 0, first.stderr
+    assert ("ok " + article if article else "note: no article checked: this release has no article route") in (
+        first.stdout
+    )
     assert site.health()["release"]["id"] == "A"
     assert site.link("current") == "releases/A"
     master = site.master_pid()
 
     # Release B while traffic flows: HUP, new workers on B's code, no request lost.
-    with Load(site.port) as load:
+    with Load(site.port, article) as load:
         time.sleep(1)
         second = site.run("deploy", "--from-dir", str(ROOT), "--release-id", "B")
         time.sleep(1)
