@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_POSTS ?= 300
 
-.PHONY: setup run test test-fast lint format browser deps-browser clean
+.PHONY: setup run test test-fast lint format browser deps-browser clean deploy rollback
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,15 @@ lint: setup
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## deploy: deploy REF (default HEAD) on this machine; see "Deploying" in README.md
+REF ?= HEAD
+deploy:
+	scripts/deploy --ref $(REF)
+
+## rollback: put the previous release back on this machine
+rollback:
+	scripts/rollback
 
 clean:
 	rm -rf var staticfiles test-artifacts

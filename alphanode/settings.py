@@ -58,13 +58,18 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.sitemaps",
     "taggit",
+    "csp",
     "posts",
 ]
 
 MIDDLEWARE = [
+    # First, so its timing and status cover everything below it (static files, cached pages).
+    "posts.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Header-setting middleware sits above the page cache so cached hits get the headers too.
+    # After WhiteNoise: static files need no policy; pages and the admin get one.
+    "posts.csp.PolicyOnceCSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Serves cached pages before sessions, auth and views run (see posts/pagecache.py).
     "posts.pagecache.PageCacheMiddleware",
@@ -102,6 +107,11 @@ def _database_from_env() -> dict:
         config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
         if config["ENGINE"] == "django.db.backends.sqlite3":
             config["OPTIONS"] = SQLITE_OPTIONS
+        elif config["ENGINE"] == "django.db.backends.postgresql":
+            # Fail fast when the server is unreachable, so /health answers instead of hanging.
+            config.setdefault("OPTIONS", {}).setdefault(
+                "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
+            )
         return config
     return {
         "ENGINE": "django.db.backends.sqlite3",
@@ -132,6 +142,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "alphanode"),
+            # An unreachable Redis fails a request (and /health) in seconds instead of hanging it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -190,9 +202,69 @@ STORAGES = {
 # Tags are case-sensitive so that a record's tag names come back exactly as given.
 TAGGIT_CASE_INSENSITIVE = False
 
+# Logs go to stdout, one JSON object per line (LOG_FORMAT=text for people reading a terminal).
+# Each request writes one line on `alphanode.request`, each import one on `alphanode.import`.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "posts.logformat.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": os.environ.get("LOG_FORMAT", "json"),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # RequestLogMiddleware writes one line per request; Django's own 4xx/5xx lines would repeat it.
+        "django.request": {"level": "ERROR"},
+    },
 }
+
+# HTTPS. Production runs behind a proxy that terminates TLS; plain-http local runs
+# (`make run`, tests) keep these off. `manage.py check --deploy` (run by scripts/deploy)
+# fails until they are set; docs/production.env.example is a complete production set.
+HTTPS_ONLY = env_bool("HTTPS_ONLY")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS_ONLY)
+# Load balancers probe /health over plain http.
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", HTTPS_ONLY)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", HTTPS_ONLY)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+# Trust X-Forwarded-Proto only when a proxy we run sets it (and strips it from clients).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO") else None
+SESSION_COOKIE_HTTPONLY = True
+# Nothing reads the CSRF cookie from JavaScript; forms carry the token.
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy: no inline script anywhere (JSON-LD data blocks are not
+# scripts and are allowed); post images may come from any https host.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Operations (see README.md, "Deploying"). The release being served is read from the
+# RELEASE file that scripts/deploy writes; RELEASE_ID is for setups without that file.
+RELEASE_FILE = BASE_DIR / "RELEASE"
+# /metrics answers only requests carrying `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")

@@ -326,3 +326,62 @@ class PurgeLog(models.Model):
 
     def __str__(self):
         return f"purge {self.created_at:%Y-%m-%d %H:%M:%S}: {self.reason} ({self.pages} pages)"
+
+
+class RequestTiming(models.Model):
+    """One worker process's requests to one route in one minute, as a duration histogram.
+
+    Workers aggregate in memory and overwrite their own row every few seconds
+    (posts/timings.py); the monitoring page merges the rows of every worker on
+    every app server to get p50/p99 per route.
+    """
+
+    minute = models.DateTimeField(help_text="Start of the minute (UTC).")
+    route = models.CharField(max_length=300, help_text="The URL pattern, not the path.")
+    worker = models.CharField(max_length=200, help_text="host:pid:token of the process that measured.")
+    count = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0, help_text="Responses with status 500 or above.")
+    total_ms = models.FloatField(default=0)
+    max_ms = models.FloatField(default=0)
+    buckets = models.JSONField(default=list, help_text="Request counts per duration bucket (timings.BOUNDS_MS).")
+
+    class Meta:
+        ordering = ["-minute", "route"]
+        constraints = [
+            # Also the index for reading a time window and pruning old minutes.
+            models.UniqueConstraint(fields=["minute", "route", "worker"], name="requesttiming_minute_route_worker"),
+        ]
+
+    def __str__(self):
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.route} ({self.count} requests)"
+
+
+class Deployment(models.Model):
+    """One run of scripts/deploy or scripts/rollback on one machine: what went live and what changed."""
+
+    class Action(models.TextChoices):
+        DEPLOY = "deploy", "deploy"
+        ROLLBACK = "rollback", "rollback"
+
+    class Outcome(models.TextChoices):
+        LIVE = "live", "live"
+        ROLLED_BACK = "rolled-back", "smoke test failed, previous release restored"
+        FAILED = "failed", "failed"
+
+    release = models.CharField(max_length=100)
+    commit = models.CharField(max_length=64, blank=True)
+    previous_release = models.CharField("previous release", max_length=100, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    host = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(db_index=True)
+    migrations = models.TextField(blank=True, help_text="The migration plan this deployment applied.")
+    changes = models.TextField(blank=True, help_text="Commits since the previous release, one per line.")
+    message = models.TextField(blank=True, help_text="What failed, when something did.")
+
+    class Meta:
+        ordering = ["-finished_at", "-id"]
+
+    def __str__(self):
+        return f"{self.action} {self.release} ({self.outcome})"

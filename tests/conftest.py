@@ -1,6 +1,7 @@
 """Shared fixtures: the sample record, real subprocesses against the test database."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from posts.logformat import JsonFormatter
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -33,6 +36,12 @@ def pytest_configure(config):
     settings.SITE_URL = "http://testserver"
     if settings.PAGECACHE["BACKEND"] == "sqlite":
         settings.PAGECACHE["LOCATION"] = os.path.join(tempfile.mkdtemp(prefix="alphanode-test-pages-"), "pages.sqlite3")
+    # In-process tests render templates without running collectstatic first; the hashed,
+    # compressed storage is tested through real servers (tests/test_serving.py).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture
@@ -84,7 +93,12 @@ def collected_static(tmp_path_factory):
     from django.test import override_settings
 
     static_root = tmp_path_factory.mktemp("staticfiles")
-    with override_settings(STATIC_ROOT=static_root):
+    # The production storage, whatever in-process tests use: servers started by tests read its manifest.
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    with override_settings(STATIC_ROOT=static_root, STORAGES=storages):
         call_command("collectstatic", interactive=False, verbosity=0)
         yield static_root
 
@@ -97,10 +111,39 @@ def page_cache_off(settings):
 
 @pytest.fixture(autouse=True)
 def empty_page_cache():
-    """Each test starts with an empty page cache: the database is rolled back between tests, pages must be too."""
-    from posts import pagecache
+    """Each test starts with an empty page cache and no request timings in memory: the database
+    is rolled back between tests, so what the process holds must be too."""
+    from posts import pagecache, timings
 
+    timings.recorder.clear()
     pagecache.reset()
     pagecache.page_cache().purge_all()
     yield
     pagecache.reset()
+
+
+class ListHandler(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def capture():
+    """capture("logger.name") -> a handler whose .lines are the JSON lines that logger wrote."""
+
+    def attach(name: str) -> ListHandler:
+        handler = ListHandler()
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        attached.append((logger, handler))
+        return handler
+
+    attached = []
+    yield attach
+    for logger, handler in attached:
+        logger.removeHandler(handler)
