@@ -186,7 +186,15 @@ def test_the_search_uses_the_gin_index_on_postgresql():
         cursor.execute("ANALYZE posts_post")
         cursor.execute(
             "EXPLAIN " + search._POSTGRESQL_SQL,
-            {"query": "zanzibar", "candidates": 1001, "limit": 21, "offset": 0},
+            {"query": "zanzibar", "candidates": search.CANDIDATES, "limit": 21, "offset": 0},
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Bitmap Index Scan on post_search" in plan, plan
+
+
+def test_ranking_looks_at_the_newest_candidates_and_says_when_more_match(client, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    posts = make_posts(3, body="shared needle text")
+    html = _search(client, "needle").content.decode()
+    assert "More than 2 posts match" in html
+    assert sorted(_titles(html)) == sorted(post.title for post in posts[1:])
