@@ -115,7 +115,7 @@ def run(options) -> None:
     explain(f"entity {entity.slug} page 1", *entity_page.query.sql_with_params())
     topic_page = Post.objects.in_topic(post.topic_slug).for_listing()[:21]
     explain(f"topic {post.topic_slug} page 1", *topic_page.query.sql_with_params())
-    home = Post.objects.latest().for_listing()[4980:5001]
+    home = Post.objects.latest_published().for_listing()[4980:5001]
     explain("home page 250", *home.query.sql_with_params())
     items = PostSitemap().items()
     last_id = items.order_by("-id").values_list("id", flat=True)[:1]

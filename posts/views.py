@@ -45,7 +45,7 @@ def _page_url(request, number: int) -> str:
 @require_safe
 def home(request):
     feeds = {"rss": reverse("posts:feed_rss"), "atom": reverse("posts:feed_atom")}
-    return _listing(request, kind="home", posts=Post.objects.latest(), heading="Latest posts", feeds=feeds)
+    return _listing(request, kind="home", posts=Post.objects.latest_published(), heading="Latest posts", feeds=feeds)
 
 
 @require_safe
