@@ -22,7 +22,8 @@ word in the title, summary, search terms or body, newest first.
 import re
 from dataclasses import dataclass
 
-from django.db import connection
+import psycopg
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 
 from posts import paging
@@ -30,6 +31,9 @@ from posts.models import Post
 
 MAX_QUERY_LENGTH = 200
 CANDIDATES = 500
+# A word common in old posts but missing from recent ones makes the newest-first
+# read walk far back; the statement is stopped rather than left to hold a worker.
+TIMEOUT_MS = 3000
 SNIPPET_SOURCE_CHARS = 100_000
 IDENTIFIER_REWRITES = (("c++", " cplusplus "), ("c#", " csharp "), ("f#", " fsharp "))
 # Marks ts_headline puts around matches; control characters, so no text can forge them.
@@ -43,6 +47,10 @@ _HIGHLIGHT = re.compile(f"{_START}([^{_START}{_STOP}]*){_STOP}")
 
 class QueryError(ValueError):
     """A query the search page cannot run; the message says why and what to do."""
+
+
+class SearchTooSlow(QueryError):
+    """The search ran past TIMEOUT_MS and was stopped."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,18 @@ def _search_postgresql(query: str, number: int) -> tuple[list[Post], int]:
         "limit": paging.PER_PAGE + 1,
         "offset": (number - 1) * paging.PER_PAGE,
     }
-    posts = list(Post.objects.raw(_POSTGRESQL_SQL, params))
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {int(TIMEOUT_MS)}")
+            posts = list(Post.objects.raw(_POSTGRESQL_SQL, params))
+    except OperationalError as error:
+        if not isinstance(error.__cause__, psycopg.errors.QueryCanceled):
+            raise
+        raise SearchTooSlow(
+            f"The search for “{query}” took longer than {TIMEOUT_MS / 1000:g} s and was stopped. "
+            "Searching again will likely be as slow: add a more specific word, such as a tool or stack name."
+        ) from None
     total = posts[0].total if posts else 0
     for post in posts:
         post.snippet = _with_summary_fallback(_headline_parts(post.headline), post.summary)
