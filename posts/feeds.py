@@ -43,7 +43,7 @@ class LatestPostsFeed(Feed):
         return reverse(f"posts:feed_{self.feed_type_name}")
 
     def posts(self, source):
-        return Post.objects.latest()
+        return Post.objects.latest_published()
 
     def items(self, source):
         posts = list(self.posts(source).for_listing()[:ITEMS])

@@ -3,9 +3,10 @@
 Counting a listing of a million posts reads every row of it; the home page
 and tag pages never show a total, so they never count. A page is read with
 OFFSET along an index, so its cost grows with its number: `MAX_PAGE` bounds
-it (older posts stay reachable through tags, entities, search and the
-sitemap). A page number that is not a positive integer, or past the end, is
-a 404: `?page=abc` is not the same page as page 1 for the page cache.
+it (at a million posts, page 250 of a tag held by 90,000 posts took ~70 ms
+of SQL, the home page's ~10 ms). Older posts stay reachable through topics,
+entities, search and the sitemap. A page number that is not a positive integer, or is past
+the end, is a 404: `?page=abc` is not the same page as page 1 for the cache.
 """
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import NoReturn
 from django.http import Http404
 
 PER_PAGE = 20
-MAX_PAGE = 1000
+MAX_PAGE = 250
 
 
 @dataclass

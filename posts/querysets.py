@@ -39,8 +39,8 @@ class PostQuerySet(models.QuerySet):
             Prefetch("tool_items", ToolTag.objects.select_related("tag").order_by("content_object_id", "position")),
         )
 
-    def latest(self):
-        """Published posts, latest first (index post_latest_published)."""
+    def latest_published(self):
+        """Published posts, latest first (index post_latest_published); not QuerySet.latest(), which returns one row."""
         return self.published().order_by("-published_at", "-id")
 
     def in_topic(self, topic_slug: str):

@@ -10,9 +10,10 @@ The text-search parser keeps identifiers such as `asyncio.gather` or
 rewritten to plain words (`c++` -> `cplusplus`) in the stored vector and in
 queries alike; `IDENTIFIER_REWRITES` must match the migration's copy.
 
-Ranking looks at no more than `CANDIDATES` matches, so a query matching half
-of a million posts costs the same as one matching a thousand; such a query
-is best narrowed anyway, and the page says how many matched ("1000+").
+Ranking looks at no more than the newest `CANDIDATES` matches, so a query
+matching half of a million posts costs about the same as one matching a
+thousand; such a query is best narrowed anyway, and the page says how many
+matched ("more than 500").
 
 On SQLite (development and tests) a query matches posts containing every
 word in the title, summary, search terms or body, newest first.
@@ -21,14 +22,18 @@ word in the title, summary, search terms or body, newest first.
 import re
 from dataclasses import dataclass
 
-from django.db import connection
+import psycopg
+from django.db import OperationalError, connection, transaction
 from django.db.models import Q
 
 from posts import paging
 from posts.models import Post
 
 MAX_QUERY_LENGTH = 200
-CANDIDATES = 1000
+CANDIDATES = 500
+# A word common in old posts but missing from recent ones makes the newest-first
+# read walk far back; the statement is stopped rather than left to hold a worker.
+TIMEOUT_MS = 3000
 SNIPPET_SOURCE_CHARS = 100_000
 IDENTIFIER_REWRITES = (("c++", " cplusplus "), ("c#", " csharp "), ("f#", " fsharp "))
 # Marks ts_headline puts around matches; control characters, so no text can forge them.
@@ -42,6 +47,10 @@ _HIGHLIGHT = re.compile(f"{_START}([^{_START}{_STOP}]*){_STOP}")
 
 class QueryError(ValueError):
     """A query the search page cannot run; the message says why and what to do."""
+
+
+class SearchTooSlow(QueryError):
+    """The search ran past TIMEOUT_MS and was stopped."""
 
 
 @dataclass(frozen=True)
@@ -113,13 +122,24 @@ def search_posts(query: str, raw_page: str | None) -> SearchPage:
     )
 
 
+# Candidates are the newest matches (read along post_latest_published when the
+# word is common, from the GIN index when it is rare); only they are ranked, and
+# only the rows of the page asked for get a headline (OFFSET rows would too).
 _POSTGRESQL_SQL = f"""
 WITH matched AS (
-    SELECT post.id, post.published_at,
-           ts_rank_cd(post.search_vector, websearch_to_tsquery('english', %(query)s), 32) AS rank
+    SELECT post.id, post.published_at
     FROM posts_post AS post
     WHERE post.search_vector @@ websearch_to_tsquery('english', %(query)s) AND post.state = 'published'
-    LIMIT %(candidates)s
+    ORDER BY post.published_at DESC, post.id DESC
+    LIMIT %(candidates)s + 1
+),
+page AS (
+    SELECT candidate.id, candidate.published_at,
+           ts_rank_cd(post.search_vector, websearch_to_tsquery('english', %(query)s), 32) AS rank
+    FROM (SELECT * FROM matched ORDER BY published_at DESC, id DESC LIMIT %(candidates)s) AS candidate
+    JOIN posts_post AS post ON post.id = candidate.id
+    ORDER BY rank DESC, candidate.published_at DESC, candidate.id DESC
+    LIMIT %(limit)s OFFSET %(offset)s
 )
 SELECT post.id, post.slug, post.title, post.summary, post.published_at, post.reading_time, post.difficulty,
        ts_headline(
@@ -128,20 +148,30 @@ SELECT post.id, post.slug, post.title, post.summary, post.published_at, post.rea
            || 'FragmentDelimiter=" … "'
        ) AS headline,
        (SELECT count(*) FROM matched) AS total
-FROM matched JOIN posts_post AS post ON post.id = matched.id
-ORDER BY matched.rank DESC, matched.published_at DESC, post.id DESC
-LIMIT %(limit)s OFFSET %(offset)s
+FROM page JOIN posts_post AS post ON post.id = page.id
+ORDER BY page.rank DESC, page.published_at DESC, page.id DESC
 """
 
 
 def _search_postgresql(query: str, number: int) -> tuple[list[Post], int]:
     params = {
         "query": rewrite_identifiers(query),
-        "candidates": CANDIDATES + 1,
+        "candidates": CANDIDATES,
         "limit": paging.PER_PAGE + 1,
         "offset": (number - 1) * paging.PER_PAGE,
     }
-    posts = list(Post.objects.raw(_POSTGRESQL_SQL, params))
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {int(TIMEOUT_MS)}")
+            posts = list(Post.objects.raw(_POSTGRESQL_SQL, params))
+    except OperationalError as error:
+        if not isinstance(error.__cause__, psycopg.errors.QueryCanceled):
+            raise
+        raise SearchTooSlow(
+            f"The search for “{query}” took longer than {TIMEOUT_MS / 1000:g} s and was stopped. "
+            "Searching again will likely be as slow: add a more specific word, such as a tool or stack name."
+        ) from None
     total = posts[0].total if posts else 0
     for post in posts:
         post.snippet = _with_summary_fallback(_headline_parts(post.headline), post.summary)
@@ -179,16 +209,18 @@ def _search_plain(query: str, number: int) -> tuple[list[Post], int]:
             | Q(search_terms__icontains=word)
             | Q(body__icontains=word)
         )
-    total = posts[: CANDIDATES + 1].count()
+    # As on PostgreSQL: the newest CANDIDATES matches, counted up to one more.
+    ids = list(posts.order_by("-published_at", "-id").values_list("id", flat=True)[: CANDIDATES + 1])
     offset = (number - 1) * paging.PER_PAGE
+    page_ids = ids[:CANDIDATES][offset : offset + paging.PER_PAGE + 1]
     page = list(
-        posts.order_by("-published_at", "-id").only(
-            "id", "slug", "title", "summary", "body", "published_at", "reading_time", "difficulty"
-        )[offset : offset + paging.PER_PAGE + 1]
+        Post.objects.filter(id__in=page_ids)
+        .order_by("-published_at", "-id")
+        .only("id", "slug", "title", "summary", "body", "published_at", "reading_time", "difficulty")
     )
     for post in page:
         post.snippet = _with_summary_fallback(plain_snippet(post.body, words), post.summary)
-    return page, total
+    return page, len(ids)
 
 
 def plain_snippet(text: str, words: list[str], width: int = 240) -> list[SnippetPart]:

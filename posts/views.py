@@ -45,7 +45,7 @@ def _page_url(request, number: int) -> str:
 @require_safe
 def home(request):
     feeds = {"rss": reverse("posts:feed_rss"), "atom": reverse("posts:feed_atom")}
-    return _listing(request, kind="home", posts=Post.objects.latest(), heading="Latest posts", feeds=feeds)
+    return _listing(request, kind="home", posts=Post.objects.latest_published(), heading="Latest posts", feeds=feeds)
 
 
 @require_safe
@@ -155,8 +155,13 @@ def search_page(request):
         status = 200 if not context["query"].strip() else 400
     else:
         context["query"] = query
-        context["page"] = search.search_posts(query, request.GET.get("page"))
-        _tag_listing(request, "search", "", context["page"])
+        try:
+            context["page"] = search.search_posts(query, request.GET.get("page"))
+        except search.SearchTooSlow as error:
+            # 503: not a page to keep in a cache; the message says a retry will not help.
+            context["error"], status = str(error), 503
+        else:
+            _tag_listing(request, "search", "", context["page"])
     pagecache.tag_page(request, pagecache.listing_tag("search"))
     return render(request, "posts/search.html", context, status=status)
 

@@ -186,7 +186,34 @@ def test_the_search_uses_the_gin_index_on_postgresql():
         cursor.execute("ANALYZE posts_post")
         cursor.execute(
             "EXPLAIN " + search._POSTGRESQL_SQL,
-            {"query": "zanzibar", "candidates": 1001, "limit": 21, "offset": 0},
+            {"query": "zanzibar", "candidates": search.CANDIDATES, "limit": 21, "offset": 0},
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Bitmap Index Scan on post_search" in plan, plan
+
+
+def test_ranking_looks_at_the_newest_candidates_and_says_when_more_match(client, monkeypatch):
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    posts = make_posts(3, body="shared needle text")
+    html = _search(client, "needle").content.decode()
+    assert "More than 2 posts match" in html
+    assert sorted(_titles(html)) == sorted(post.title for post in posts[1:])
+
+
+def test_a_search_past_the_time_limit_is_stopped_with_a_clear_503(client, monkeypatch):
+    make_post(1)
+    if connection.vendor != "postgresql":
+        # No statement timeout on SQLite (development): the same search simply runs.
+        assert _search(client, "python").status_code == 200
+        return
+    # A statement that outlives the limit stands in for a search walking far back.
+    monkeypatch.setattr(search, "TIMEOUT_MS", 50)
+    monkeypatch.setattr(
+        search, "_POSTGRESQL_SQL", "SELECT pg_sleep(1), %(query)s, %(candidates)s, %(limit)s, %(offset)s"
+    )
+    response = _search(client, "python")
+    assert response.status_code == 503
+    assert "took longer than 0.05 s and was stopped" in response.content.decode()
+    # The connection is usable afterwards (the failed statement's transaction was rolled back).
+    monkeypatch.undo()
+    assert _search(client, "python").status_code == 200

@@ -1,11 +1,13 @@
 """The sitemap index and pages: valid against the sitemaps.org schemas, indexable posts only, lastmod."""
 
+import math
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from posts import pagecache
+from posts.models import Post
 from posts.sitemaps import PostSitemap
 from tests.factories import make_draft, make_post, make_posts, make_record, write_records
 
@@ -60,18 +62,29 @@ def test_a_post_joins_the_sitemap_when_its_review_flag_is_cleared(client, django
     assert f"http://testserver{flagged.get_absolute_url()}" in _sitemap_locations(client, "/sitemap-posts.xml")
 
 
-def test_sitemap_pages_split_at_the_limit(client, monkeypatch):
+def test_sitemap_pages_are_id_ranges_of_at_most_the_limit(client, monkeypatch):
     monkeypatch.setattr(PostSitemap, "limit", 2)
-    posts = make_posts(5, flags={"needs_human_review": False})
+    posts = make_posts(6, flags={"needs_human_review": False})
+    # Flag both posts of one page's id range: that page has nothing to list.
+    emptied = next(post for post in posts if post.pk % 2 == 1 and post.pk + 1 == posts[posts.index(post) + 1].pk)
+    Post.objects.filter(pk__in=[emptied.pk, emptied.pk + 1]).update(needs_human_review=True)
+    empty_page = (emptied.pk + 1) // 2
+    last_page = math.ceil(posts[-1].pk / 2)
+
     index = _valid(client.get("/sitemap.xml").content, "siteindex.xsd")
-    assert index.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS) == [
-        "http://testserver/sitemap-posts.xml",
-        "http://testserver/sitemap-posts.xml?p=2",
-        "http://testserver/sitemap-posts.xml?p=3",
-    ]
-    pages = [_sitemap_locations(client, f"/sitemap-posts.xml?p={page}") for page in (1, 2, 3)]
-    assert pages == [[f"http://testserver{post.get_absolute_url()}" for post in posts[i : i + 2]] for i in (0, 2, 4)]
-    assert client.get("/sitemap-posts.xml?p=4").status_code == 404
+    locations = index.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS)
+    assert len(locations) == last_page
+    assert locations[0] == "http://testserver/sitemap-posts.xml"
+    assert locations[-1] == f"http://testserver/sitemap-posts.xml?p={last_page}"
+
+    expected = {}
+    for post in posts:
+        if post.pk not in (emptied.pk, emptied.pk + 1):
+            expected.setdefault((post.pk + 1) // 2, []).append(f"http://testserver{post.get_absolute_url()}")
+    for number, urls in expected.items():
+        assert _sitemap_locations(client, f"/sitemap-posts.xml?p={number}") == urls
+    assert client.get(f"/sitemap-posts.xml?p={empty_page}").status_code == 404
+    assert client.get(f"/sitemap-posts.xml?p={last_page + 1}").status_code == 404
     assert client.get("/sitemap-posts.xml?p=x").status_code == 404
 
 
@@ -81,8 +94,12 @@ def test_unknown_section_is_404(client):
 
 def test_sitemap_page_query_count_does_not_grow_with_posts(client, django_assert_num_queries, page_cache_off):
     make_posts(3, flags={"needs_human_review": False})
-    with django_assert_num_queries(3):
-        client.get("/sitemap-posts.xml")
+    last_page = f"/sitemap-posts.xml?p={PostSitemap().paginator.num_pages}"
+    with django_assert_num_queries(2):
+        assert client.get(last_page).status_code == 200
     make_posts(30, start=10, flags={"needs_human_review": False})
-    with django_assert_num_queries(3):
-        client.get("/sitemap-posts.xml")
+    last_page = f"/sitemap-posts.xml?p={PostSitemap().paginator.num_pages}"
+    with django_assert_num_queries(2):
+        assert client.get(last_page).status_code == 200
+    with django_assert_num_queries(2):
+        assert client.get("/sitemap.xml").status_code == 200
