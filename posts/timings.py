@@ -13,6 +13,7 @@ exits (gunicorn.conf.py). A worker that gets no request keeps its last few
 seconds until its next one.
 """
 
+import contextlib
 import logging
 import os
 import socket
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.core.signals import request_finished
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 logger = logging.getLogger("alphanode.timings")
 
@@ -152,13 +153,14 @@ class TimingRecorder:
             unflushed, self._unflushed = self._unflushed, 0
             self._last_flush = time.monotonic()
         try:
-            RequestTiming.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["minute", "route", "worker"],
-                update_fields=["count", "errors", "total_ms", "max_ms", "buckets"],
-            )
-            self._prune_if_due(now)
+            with _brief_lock_wait():
+                RequestTiming.objects.bulk_create(
+                    rows,
+                    update_conflicts=True,
+                    unique_fields=["minute", "route", "worker"],
+                    update_fields=["count", "errors", "total_ms", "max_ms", "buckets"],
+                )
+                self._prune_if_due(now)
         except DatabaseError as error:
             # Keep the counts: the next flush writes them (rows are overwritten, never added to).
             with self._lock:
@@ -188,6 +190,27 @@ class TimingRecorder:
             return
         self._last_prune = now
         RequestTiming.objects.filter(minute__lt=datetime.fromtimestamp(now, UTC) - RETENTION).delete()
+
+
+@contextlib.contextmanager
+def _brief_lock_wait():
+    """On SQLite, give up on a busy database after 100 ms instead of the usual 30 s.
+
+    The flush runs in a request worker between requests; while an import holds
+    SQLite's single write lock, waiting for it would stall every worker. The
+    counts stay in memory and the next flush writes them.
+    """
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        previous = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
+        cursor.execute("PRAGMA busy_timeout = 100")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA busy_timeout = {int(previous)}")
 
 
 recorder = TimingRecorder()

@@ -7,7 +7,8 @@ import pytest
 
 from tests.conftest import SAMPLE_JSON, SAMPLE_RENDERED
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+# No django_db: a test transaction would hold SQLite's write lock while gunicorn serves the page.
+pytestmark = [pytest.mark.browser]
 
 RECORDS = [json.loads(SAMPLE_JSON.read_text())]
 

@@ -5,7 +5,8 @@ from django.utils.text import slugify
 
 from tests.factories import make_record
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db]
+# No django_db: a test transaction would hold SQLite's write lock while gunicorn serves the page.
+pytestmark = [pytest.mark.browser]
 
 # Each payload sets window.__xss if it ever runs.
 SCRIPT = "<script>window.__xss=1</script>"
