@@ -15,10 +15,13 @@ already stored come back `unchanged`).
 """
 
 import concurrent.futures
+import ctypes
 import itertools
 import json
 import logging
 import os
+import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -119,6 +122,23 @@ def _validate_chunk(chunk: list[RawRecord], keep_unknown: bool) -> list[tuple[Ra
     return [(raw, validate_raw(raw, keep_unknown=keep_unknown)) for raw in chunk]
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Make a worker exit when the import process dies, even by kill -9.
+
+    A forked worker holds a copy of the parent's database socket. Orphaned
+    workers (they wait on their task queue forever) kept it open, so
+    PostgreSQL never saw the killed import go: its transaction and the write
+    lock stayed, and the next import waited for them for ever.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def _validated(
     raws: Iterable[RawRecord], *, workers: int, keep_unknown: bool
 ) -> Iterator[tuple[RawRecord, PreparedRecord | RecordError]]:
@@ -129,7 +149,9 @@ def _validated(
             yield from _validate_chunk(chunk, keep_unknown)
         return
     # Forked workers inherit Django set up; they never touch the database.
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending = deque()
         for chunk in chunks:
             pending.append(pool.submit(_validate_chunk, chunk, keep_unknown))
