@@ -32,3 +32,27 @@ def make_post(number: int = 1, **overrides) -> Post:
     record = make_record(number, **overrides)
     write_records(record)
     return Post.objects.get(source_id=record["payload"]["source_id"])
+
+
+def edit_post(post: Post, *, author=None, **changes) -> services.WriteResult:
+    """An editor's change through the write path, as the admin saves it (reason EDIT)."""
+    from posts.exporting import record_of
+
+    stored = Post.objects.with_record_parts().get(pk=post.pk)
+    record = record_of(stored)
+    record.update(changes)
+    return write_records(
+        record,
+        reason=Revision.Reason.EDIT,
+        author=author,
+        expected_lock_versions={stored.source_id: stored.lock_version},
+    )
+
+
+def make_user(username: str, *groups: str, **fields):
+    """A staff user in the given groups (Editors, Reviewers: made by the data migration)."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username=username, password="a long test password", is_staff=True, **fields)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    return user
