@@ -49,10 +49,59 @@ def edit_post(post: Post, *, author=None, **changes) -> services.WriteResult:
     )
 
 
+PASSWORD = "a long test password"
+
+
 def make_user(username: str, *groups: str, **fields):
-    """A staff user in the given groups (Editors, Reviewers: made by the data migration)."""
+    """A staff user in the given groups (Editors, Reviewers: see posts/roles.py)."""
+    from django.apps import apps
     from django.contrib.auth.models import Group, User
 
-    user = User.objects.create_user(username=username, password="a long test password", is_staff=True, **fields)
+    from posts import roles
+
+    # The data migration made the groups, but a transactional test before this
+    # one may have flushed them (permissions come back with post_migrate).
+    roles.ensure_groups(apps)
+    user = User.objects.create_user(username=username, password=PASSWORD, is_staff=True, **fields)
     user.groups.set(Group.objects.filter(name__in=groups))
     return user
+
+
+def changeform_data(response, **changes) -> dict:
+    """The POST data a browser sends for an admin change form as rendered, with `changes` applied.
+
+    Textareas are sent with CRLF line ends, as browsers do.
+    """
+    from django import forms
+
+    data = {}
+
+    def add(form):
+        for bound in form:
+            widget = bound.field.widget
+            value = bound.value()
+            if isinstance(widget, forms.CheckboxInput):
+                if value:
+                    data[bound.html_name] = "on"
+                continue
+            value = widget.format_value(value)
+            if isinstance(value, list):
+                value = value[0] if value else ""
+            value = "" if value is None else str(value)
+            if isinstance(widget, forms.Textarea):
+                value = value.replace("\n", "\r\n")
+            data[bound.html_name] = value
+
+    add(response.context["adminform"].form)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        add(formset.management_form)
+        for form in formset.forms:
+            add(form)
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    data["_save"] = "Save"
+    return data

@@ -1,44 +1,29 @@
-"""The Editors and Reviewers groups with their permissions.
+"""The Editors and Reviewers groups with their permissions (see posts/roles.py).
 
 Permissions are normally created after all migrations ran (post_migrate), so
 on a fresh database they don't exist yet here: create_permissions makes them
-first, for every app, from the historical models.
-
-- Editors write posts (add, change, view) and can see the review queue; they
-  cannot approve: clearing "needs human review" is the reviewers' decision.
-- Reviewers view posts and review them (posts.review_post: approve, request
-  changes, unpublish, claim, settle held imports). A person who does both is
-  in both groups.
+first, for every app, from the historical models. The groups come from
+posts.roles so that this migration and the test builders agree; when the
+roles change, a new migration calls ensure_groups again.
 """
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-GROUPS = {
-    "Editors": ["add_post", "change_post", "view_post"],
-    "Reviewers": ["view_post", "review_post"],
-}
+from posts import roles
 
 
 def create_groups(apps, schema_editor):
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        # Historical app configs have no models module, and create_permissions skips those.
+        models_module, app_config.models_module = getattr(app_config, "models_module", None), True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUPS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        permissions = Permission.objects.filter(content_type__app_label="posts", codename__in=codenames)
-        found = {permission.codename for permission in permissions}
-        missing = set(codenames) - found
-        if missing:
-            raise RuntimeError(f"permissions missing for group {name}: {', '.join(sorted(missing))}")
-        group.permissions.add(*permissions)
+        app_config.models_module = models_module
+    roles.ensure_groups(apps)
 
 
 def remove_groups(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=GROUPS).delete()
+    apps.get_model("auth", "Group").objects.filter(name__in=roles.GROUPS).delete()
 
 
 class Migration(migrations.Migration):
