@@ -156,6 +156,7 @@ class PostAdmin(admin.ModelAdmin):
                     "pending_import",
                     "flagged_at",
                     "claimed_by",
+                    "claimed_at",
                 ),
                 "description": "A reviewer's approval clears “needs human review” and sets the review date.",
             },
@@ -221,6 +222,7 @@ class PostAdmin(admin.ModelAdmin):
         "pending_import",
         "flagged_at",
         "claimed_by",
+        "claimed_at",
         "content_hash",
         "record_hash",
         "import_hash",
@@ -255,7 +257,32 @@ class PostAdmin(admin.ModelAdmin):
     # -- change form ---------------------------------------------------------
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.fieldsets
+        if obj is None:
+            return self.add_fieldsets
+        if self.has_change_permission(request, obj):
+            return self.fieldsets
+        # Read-only: show the tags as names, and no form bookkeeping.
+        shown = {"stack": "stack_names", "tools": "tools_names"}
+        return [
+            (
+                title,
+                {
+                    **options,
+                    "fields": [shown.get(name, name) for name in options["fields"] if name not in self.form_only],
+                },
+            )
+            for title, options in self.fieldsets
+        ]
+
+    form_only = ("lock_version", "base_revision")
+
+    @admin.display(description="stack")
+    def stack_names(self, post):
+        return ", ".join(item.tag.name for item in post.stack_items.select_related("tag")) or "—"
+
+    @admin.display(description="tools")
+    def tools_names(self, post):
+        return ", ".join(item.tag.name for item in post.tool_items.select_related("tag")) or "—"
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(self.readonly_fields)
@@ -284,6 +311,8 @@ class PostAdmin(admin.ModelAdmin):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except (EditConflict, WriteRejected, ValueError):
+            if request.method != "POST":
+                raise
             # Someone wrote between this form's validation and its write (the
             # transaction rolled back): validating again reports it on the form.
             return super().changeform_view(request, object_id, form_url, extra_context)

@@ -13,7 +13,6 @@ and the post form's clean() validates the whole record at once.
 """
 
 import csv
-import io
 import json
 import re
 
@@ -67,9 +66,9 @@ class NamesField(forms.CharField):
     def prepare_value(self, value):
         if not isinstance(value, list):
             return value
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="").writerow(value)
-        return buffer.getvalue().replace(",", ", ")
+        return ", ".join(
+            f'"{name.replace(chr(34), chr(34) * 2)}"' if "," in name or '"' in name else name for name in value
+        )
 
 
 class LinesField(forms.CharField):

@@ -67,37 +67,36 @@ def make_user(username: str, *groups: str, **fields):
     return user
 
 
-def changeform_data(response, **changes) -> dict:
-    """The POST data a browser sends for an admin change form as rendered, with `changes` applied.
-
-    Textareas are sent with CRLF line ends, as browsers do.
-    """
+def form_data(form) -> dict:
+    """The POST data a browser sends for a rendered form: its current values, textareas with CRLF."""
     from django import forms
 
     data = {}
+    for bound in form:
+        widget = bound.field.widget
+        value = bound.value()
+        if isinstance(widget, forms.CheckboxInput):
+            if value:
+                data[bound.html_name] = "on"
+            continue
+        value = widget.format_value(value)
+        if isinstance(value, list):
+            value = value[0] if value else ""
+        value = "" if value is None else str(value)
+        if isinstance(widget, forms.Textarea):
+            value = value.replace("\n", "\r\n")
+        data[bound.html_name] = value
+    return data
 
-    def add(form):
-        for bound in form:
-            widget = bound.field.widget
-            value = bound.value()
-            if isinstance(widget, forms.CheckboxInput):
-                if value:
-                    data[bound.html_name] = "on"
-                continue
-            value = widget.format_value(value)
-            if isinstance(value, list):
-                value = value[0] if value else ""
-            value = "" if value is None else str(value)
-            if isinstance(widget, forms.Textarea):
-                value = value.replace("\n", "\r\n")
-            data[bound.html_name] = value
 
-    add(response.context["adminform"].form)
+def changeform_data(response, **changes) -> dict:
+    """The POST data of an admin change form as rendered (with its inlines), with `changes` applied."""
+    data = form_data(response.context["adminform"].form)
     for inline in response.context["inline_admin_formsets"]:
         formset = inline.formset
-        add(formset.management_form)
+        data.update(form_data(formset.management_form))
         for form in formset.forms:
-            add(form)
+            data.update(form_data(form))
     for name, value in changes.items():
         if value is None:
             data.pop(name, None)

@@ -397,6 +397,17 @@ def test_rollback_from_the_admin(editor, purged):
     assert post.revisions.count() == 3
 
 
+def test_a_reviewer_sees_the_post_read_only(reviewer):
+    post = make_post(1)
+    response = reviewer.get(change_url(post))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "python services, backend, python" in page
+    assert "Base revision" not in page
+    assert 'name="title"' not in page  # nothing to edit
+    assert reviewer.post(change_url(post), {"title": "x"}).status_code == 403
+
+
 def test_rollback_needs_the_right_to_edit(reviewer):
     post = make_post(1)
     url = reverse("admin:posts_post_rollback", args=[post.pk, post.revisions.get().pk])
