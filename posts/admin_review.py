@@ -9,7 +9,7 @@ themselves are in posts/reviewing.py.
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -157,6 +157,8 @@ class ReviewQueueAdmin(admin.ModelAdmin):
                 note_decision=Subquery(notes.values("decision")[:1]),
                 note_text=Subquery(notes.values("text")[:1]),
                 note_at=Subquery(notes.values("created_at")[:1]),
+                # The claim column says "you"; list_display callables only get the post.
+                claimed_by_me=Q(claimed_by=request.user.pk),
             )
         )
 
@@ -214,7 +216,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     def claim_status(self, post):
         if post.claimed_by_id is None:
             return "—"
-        who = "you" if post.claimed_by_id == self._request_user_id else str(post.claimed_by)
+        who = "you" if post.claimed_by_me else str(post.claimed_by)
         return f"{who}, {timesince(post.claimed_at)} ago" if post.claimed_at else who
 
     @admin.display(description="last decision")
@@ -238,13 +240,6 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             post.approved_revision_id,
             post.live_revision_id,
         )
-
-    def get_changelist_instance(self, request):
-        # The claim column says "you"; list_display callables only get the post.
-        self._request_user_id = request.user.pk
-        return super().get_changelist_instance(request)
-
-    _request_user_id = None
 
     # -- bulk decisions (actions); each checks the permission itself too
 

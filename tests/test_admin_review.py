@@ -204,6 +204,7 @@ def test_claims_keep_two_reviewers_apart(reviewer, rita):
     reviewer.post(review_url(post), {"decision": "claim"})
     assert Post.objects.get(pk=post.pk).claimed_by == rita
     assert "rita, 0\xa0minutes ago" in sam.get(QUEUE).content.decode()
+    assert "you, 0\xa0minutes ago" in reviewer.get(QUEUE).content.decode()
     page = sam.get(review_url(post)).content.decode()
     assert "rita is reviewing this post" in page
     assert 'value="approve"' not in page
