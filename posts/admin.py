@@ -15,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
 
 import posts.admin_review  # noqa: F401 (registers the review queue)
 from posts import diffing, forms, rendering, revisions, services
@@ -147,6 +149,7 @@ class PostAdmin(admin.ModelAdmin):
             "Review",
             {
                 "fields": (
+                    "reviewer_notes",
                     "needs_human_review",
                     "ai_generated_style",
                     "revision_status",
@@ -215,6 +218,7 @@ class PostAdmin(admin.ModelAdmin):
         ("Images", {"fields": ("has_images", "image_heavy")}),
     )
     readonly_fields = (
+        "reviewer_notes",
         "published_at",
         "version",
         "last_reviewed",
@@ -301,6 +305,26 @@ class PostAdmin(admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request):
         return {"state": Post.State.DRAFT, **super().get_changeform_initial_data(request)}
+
+    @admin.display(description="reviewers' decisions")
+    def reviewer_notes(self, post):
+        notes = post.review_notes.select_related("author")[:5]
+        if not notes:
+            return "—"
+        return format_html_join(
+            "",
+            "<p>{} · {} · {}{}{}</p>",
+            (
+                (
+                    timezone.localtime(note.created_at).strftime("%Y-%m-%d %H:%M"),
+                    note.author or "—",
+                    note.get_decision_display(),
+                    ": " if note.text else "",
+                    note.text,
+                )
+                for note in notes
+            ),
+        )
 
     @admin.display(description="lock version")
     def lock_version_shown(self, post):

@@ -304,6 +304,15 @@ def test_slug_and_state_use_their_own_services(editor, purged):
     ) in slugs
 
 
+def test_editors_see_what_reviewers_asked_for(editor):
+    from posts import reviewing
+
+    post = make_post(1)
+    reviewing.posts_request_changes([post.pk], reviewer=make_user("rita", "Reviewers"), note="add a <b>test</b>")
+    page = editor.get(change_url(post)).content.decode()
+    assert "rita · changes requested: add a &lt;b&gt;test&lt;/b&gt;" in page
+
+
 def test_an_editor_cannot_clear_the_review_flag(editor):
     post = make_post(1)
     response = save(editor, post, needs_human_review=None, summary="edited")
