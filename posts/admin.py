@@ -476,7 +476,7 @@ class PostAdmin(admin.ModelAdmin):
             "new": new,
             "diff": diff,
             "can_rollback": self.has_change_permission(request, post),
-            "pending": post.revisions.filter(applied=False).first() if post.pending_import else None,
+            "pending": revisions.pending_revision(post),
         }
         return TemplateResponse(request, "admin/posts/post/revisions.html", context)
 

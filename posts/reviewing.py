@@ -19,7 +19,7 @@ from django.utils import timezone
 from posts import records, services
 from posts.exporting import record_of
 from posts.models import Post, ReviewNote, Revision
-from posts.revisions import revision_record
+from posts.revisions import pending_revision, revision_record
 
 
 class PostClaimed(Exception):
@@ -205,7 +205,7 @@ def _pending_revision(post: Post, reviewer) -> Revision:
     post = Post.objects.select_related("claimed_by").get(pk=post.pk)
     if _claimed_elsewhere(post, reviewer):
         raise PostClaimed(post, post.claimed_by)
-    pending = Revision.objects.filter(post=post, applied=False).first() if post.pending_import else None
+    pending = pending_revision(post)
     if pending is None:
         raise ValueError(f"post {post.source_id} has no import waiting for review")
     return pending

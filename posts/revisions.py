@@ -38,6 +38,11 @@ def live_revision(post_id: int) -> Revision | None:
     return Revision.objects.filter(post_id=post_id, applied=True).first()
 
 
+def pending_revision(post: Post) -> Revision | None:
+    """The import held for review that waits for a decision, if any (the newest unapplied revision)."""
+    return Revision.objects.filter(post=post, applied=False).first() if post.pending_import else None
+
+
 def find_post(identifier: str) -> Post:
     """A post by source_id or, failing that, by slug (a source_id wins if both match different posts)."""
     post = Post.objects.filter(source_id=identifier).first() or Post.objects.filter(slug=identifier).first()

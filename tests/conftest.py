@@ -90,3 +90,12 @@ def purged(django_capture_on_commit_callbacks):
     posts_changed.connect(receive, dispatch_uid="tests-purged")
     yield recorder
     posts_changed.disconnect(dispatch_uid="tests-purged")
+
+
+@pytest.fixture
+def plain_static_files(settings):
+    """Static URLs without collectstatic's manifest, for pages rendered in-process (browser tests run collectstatic)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

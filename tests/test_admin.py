@@ -11,16 +11,7 @@ from posts import records
 from posts.models import Post, Revision
 from tests.factories import changeform_data, edit_post, make_post, make_record, make_user
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def plain_static_files(settings):
-    """Static URLs without collectstatic's manifest (the browser tests run collectstatic)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static_files")]
 
 
 def client_for(user) -> Client:

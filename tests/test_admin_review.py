@@ -12,19 +12,10 @@ from posts import reviewing
 from posts.models import Post, ReviewNote, Revision
 from tests.factories import edit_post, make_post, make_record, make_user, write_records
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static_files")]
 
 QUEUE = "/admin/posts/reviewqueue/"
 FLAGGED = {"needs_human_review": True, "ai_generated_style": True, "has_images": True, "image_heavy": False}
-
-
-@pytest.fixture(autouse=True)
-def plain_static_files(settings):
-    """Static URLs without collectstatic's manifest (the browser tests run collectstatic)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
 
 
 def client_for(user) -> Client:
