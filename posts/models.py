@@ -7,7 +7,7 @@ from django.urls import reverse
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
-from posts.querysets import PostQuerySet
+from posts.querysets import REVIEW_QUEUE, PostQuerySet
 
 
 class Post(models.Model):
@@ -132,11 +132,10 @@ class Post(models.Model):
                 name="post_latest_published",
             ),
             # Review queue: flagged or pending posts, most-read first.
-            models.Index(
-                fields=["-view_count", "id"],
-                condition=Q(needs_human_review=True) | Q(ai_generated_style=True) | Q(pending_import=True),
-                name="post_review_queue",
-            ),
+            models.Index(fields=["-view_count", "id"], condition=REVIEW_QUEUE, name="post_review_queue"),
+            # Review queue sorted by waiting time, and its rare "import waiting" part.
+            models.Index(fields=["flagged_at", "id"], condition=REVIEW_QUEUE, name="post_review_queue_waiting"),
+            models.Index(fields=["-view_count", "id"], condition=Q(pending_import=True), name="post_pending_import"),
             models.Index(fields=["-updated_at"], name="post_updated"),
             # Topic pages: one topic's published posts, latest first.
             models.Index(
@@ -150,7 +149,11 @@ class Post(models.Model):
                 condition=Q(state="published", needs_human_review=False),
                 name="post_indexable",
             ),
+            # Admin change list filters, newest change first.
+            models.Index(fields=["state", "-updated_at"], name="post_state_updated"),
+            models.Index(fields=["code_language", "-updated_at"], name="post_language_updated"),
         ]
+        permissions = [("review_post", "Can review posts (approve, request changes, unpublish)")]
 
     def __str__(self):
         return self.title
@@ -161,6 +164,15 @@ class Post(models.Model):
     @property
     def is_published(self) -> bool:
         return self.state == self.State.PUBLISHED
+
+
+class ReviewQueue(Post):
+    """The posts waiting for a reviewer, as their own page in the admin (`Post.objects.flagged()`)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "review queue entry"
+        verbose_name_plural = "review queue"
 
 
 class StackTag(TaggedItemBase):
@@ -276,6 +288,38 @@ class Revision(models.Model):
 
     def __str__(self):
         return f"{self.post_id} v{self.version} ({self.reason})"
+
+
+class ReviewNote(models.Model):
+    """A reviewer's decision on a post, with what they wrote: the queue's memory."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "approved"
+        CHANGES_REQUESTED = "changes_requested", "changes requested"
+        UNPUBLISHED = "unpublished", "unpublished"
+        IMPORT_APPLIED = "import_applied", "held import applied"
+        IMPORT_DISMISSED = "import_dismissed", "held import dismissed"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="review_notes")
+    decision = models.CharField(max_length=30, choices=Decision.choices)
+    text = models.TextField("note", blank=True)
+    revision = models.ForeignKey(
+        Revision,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The revision the decision is about (the approved content, the applied import).",
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["post", "-created_at", "-id"], name="reviewnote_post_latest")]
+
+    def __str__(self):
+        return f"{self.get_decision_display()} on post {self.post_id}"
 
 
 class ImportRun(models.Model):

@@ -1,10 +1,19 @@
 """Reads: the questions the site asks about posts, as QuerySet methods."""
 
+from django.apps import apps
 from django.db import connection, models
-from django.db.models import Prefetch, Q
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 
 # Fields a list entry shows (home, tags, entities, topics, similar posts).
 LIST_FIELDS = ("id", "slug", "title", "topic", "summary", "published_at", "updated_at", "reading_time", "difficulty")
+
+# Posts that wait for a human: flagged by the generator, holding a held-back
+# import, or written in an AI style that no reviewer has approved yet. The
+# partial index `post_review_queue` has this exact condition, so PostgreSQL
+# can use it for every query on the queue.
+REVIEW_QUEUE = (
+    Q(needs_human_review=True) | Q(pending_import=True) | Q(ai_generated_style=True, reviewed_by__isnull=True)
+)
 
 
 class PostQuerySet(models.QuerySet):
@@ -12,8 +21,8 @@ class PostQuerySet(models.QuerySet):
         return self.filter(state="published")
 
     def flagged(self):
-        """Posts that wait for a human: flagged by the generator or holding a held-back import."""
-        return self.filter(Q(needs_human_review=True) | Q(ai_generated_style=True) | Q(pending_import=True))
+        """Posts in the review queue (see REVIEW_QUEUE)."""
+        return self.filter(REVIEW_QUEUE)
 
     def indexable(self):
         """Published posts search engines may index (not waiting for review)."""
@@ -75,6 +84,21 @@ class PostQuerySet(models.QuerySet):
             return []
         sql, params = similar_posts_sql(tag_ids, entity_ids, post_id=post.pk, limit=limit, per_key=per_key)
         return list(self.model.objects.raw(sql, params))
+
+    def with_revision_ids(self):
+        """Annotate the live (newest applied), last approved and waiting (held import) revision ids.
+
+        Each is one index probe per post on revision_post_latest, so a page of
+        posts costs no more than its rows.
+        """
+        revisions = (
+            apps.get_model("posts", "Revision").objects.filter(post=OuterRef("pk")).order_by("-created_at", "-id")
+        )
+        return self.annotate(
+            live_revision_id=Subquery(revisions.filter(applied=True).values("pk")[:1]),
+            approved_revision_id=Subquery(revisions.filter(applied=True, approved=True).values("pk")[:1]),
+            pending_revision_id=Subquery(revisions.filter(applied=False).values("pk")[:1]),
+        )
 
 
 def similar_posts_sql(tag_ids: list[int], entity_ids: list[int], *, post_id: int, limit: int, per_key: int):

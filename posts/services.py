@@ -15,7 +15,10 @@ ignores it; a re-import of the same generator output changes nothing.
 import hashlib
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
@@ -314,8 +317,9 @@ def _with_bumped_version(item: PreparedRecord) -> PreparedRecord:
     )
 
 
-def _in_review_queue(fields: dict, pending: bool) -> bool:
-    return fields["needs_human_review"] or fields["ai_generated_style"] or pending
+def in_review_queue(fields: dict, pending: bool, reviewed_by_id: int | None) -> bool:
+    """The Python side of querysets.REVIEW_QUEUE, for flagged_at."""
+    return fields["needs_human_review"] or pending or (fields["ai_generated_style"] and reviewed_by_id is None)
 
 
 def _post_row(item, current, *, reason, author, now, slug, new_state, approve, clear_pending) -> dict:
@@ -342,10 +346,10 @@ def _post_row(item, current, *, reason, author, now, slug, new_state, approve, c
             "lock_version": current["lock_version"] + 1,
             "import_hash": item.hash if is_import else current["import_hash"],
             "pending_import": False if (is_import or clear_pending) else current["pending_import"],
-            "reviewed_by_id": author.pk if approve and author else current["reviewed_by_id"],
+            "reviewed_by_id": _reviewer_after_update(current, approve=approve, author=author, is_import=is_import),
         }
         flagged_before = current["flagged_at"]
-    queued = _in_review_queue(fields, site["pending_import"])
+    queued = in_review_queue(fields, site["pending_import"], site["reviewed_by_id"])
     return {
         **fields,
         **site,
@@ -356,6 +360,13 @@ def _post_row(item, current, *, reason, author, now, slug, new_state, approve, c
         "flagged_at": (flagged_before or now) if queued else None,
         "updated_at": now,
     }
+
+
+def _reviewer_after_update(current: dict, *, approve: bool, author, is_import: bool) -> int | None:
+    """Who reviewed the post's content: the approver; nobody once the generator replaced the content."""
+    if approve and author:
+        return author.pk
+    return None if is_import else current["reviewed_by_id"]
 
 
 def _revision_row(item, post_id, reason, author, note, now, *, applied, approved) -> dict:
@@ -527,3 +538,75 @@ def schedule_purge(changes: list[PostChange]) -> None:
     """Tell the caches once the transaction has committed, never before."""
     if changes:
         transaction.on_commit(lambda: posts_changed.send(sender=Post, changes=changes))
+
+
+# Site-only writes: the slug and the publication state belong to the site, not
+# to the record, so they write no revision. They still bump lock_version (an
+# editor's open form must notice them) and purge the post's pages.
+
+
+def post_set_state(post_id: int, *, state: str, expected_lock_version: int | None = None) -> bool:
+    """Publish, unpublish (draft) or archive a post; False when it already was in that state.
+
+    Publishing for the first time sets published_at. Raises EditConflict when
+    `expected_lock_version` is given and the post changed since.
+    """
+    if state not in Post.State.values:
+        raise ValueError(f"state: expected one of {', '.join(Post.State.values)}, found {state!r}")
+
+    def change(row: dict) -> dict:
+        if row["state"] == state:
+            return {}
+        changes = {"state": state}
+        if state == Post.State.PUBLISHED and row["published_at"] is None:
+            changes["published_at"] = timezone.now()
+        return changes
+
+    return _site_update(post_id, change, expected_lock_version)
+
+
+def post_change_slug(post_id: int, *, slug: str, expected_lock_version: int | None = None) -> bool:
+    """Give a post a new URL; False when it already had this slug.
+
+    The purge covers the old URL too: the PostChange carries both placements.
+    Raises ValueError for a malformed slug or one another post uses.
+    """
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise ValueError(f"slug: expected letters, digits, - or _, found {slug!r}") from None
+    if Post.objects.filter(slug=slug).exclude(pk=post_id).exists():
+        raise ValueError(f"slug: expected a slug no other post uses, found {slug!r}")
+    return _site_update(post_id, lambda row: {} if row["slug"] == slug else {"slug": slug}, expected_lock_version)
+
+
+def _site_update(post_id: int, change, expected_lock_version: int | None) -> bool:
+    with transaction.atomic():
+        bulk.lock_writes()
+        row = (
+            Post.objects.select_for_update()
+            .filter(pk=post_id)
+            .values("slug", "state", "published_at", "lock_version")
+            .first()
+        )
+        if row is None:
+            raise Post.DoesNotExist(f"post {post_id} does not exist (deleted since the page was loaded?)")
+        if expected_lock_version is not None and row["lock_version"] != expected_lock_version:
+            raise EditConflict(post_id, expected_lock_version, row["lock_version"])
+        changes = change(row)
+        if not changes:
+            return False
+        before = post_placements([post_id])
+        Post.objects.filter(pk=post_id).update(**changes, lock_version=F("lock_version") + 1, updated_at=timezone.now())
+        schedule_purge([PostChange(post_id, before[post_id], post_placements([post_id])[post_id])])
+    return True
+
+
+def posts_delete(post_ids: list[int]) -> int:
+    """Delete posts with their revisions and related rows, and purge the pages that showed them."""
+    with transaction.atomic():
+        bulk.lock_writes()
+        before = post_placements(list(post_ids))
+        Post.objects.filter(pk__in=before).delete()
+        schedule_purge([PostChange(post_id, placement, None) for post_id, placement in before.items()])
+    return len(before)

@@ -147,3 +147,25 @@ def capture():
     yield attach
     for logger, handler in attached:
         logger.removeHandler(handler)
+
+
+@pytest.fixture
+def purged(django_capture_on_commit_callbacks):
+    """The PostChanges sent by posts_changed; wrap the write in `with purged.capture():`."""
+    from posts.signals import posts_changed
+
+    class Recorder(list):
+        def capture(self):
+            return django_capture_on_commit_callbacks(execute=True)
+
+        def for_post(self, post_id: int) -> list:
+            return [change for change in self if change.post_id == post_id]
+
+    recorder = Recorder()
+
+    def receive(sender, changes, **kwargs):
+        recorder.extend(changes)
+
+    posts_changed.connect(receive, dispatch_uid="tests-purged")
+    yield recorder
+    posts_changed.disconnect(dispatch_uid="tests-purged")

@@ -41,12 +41,12 @@ def test_health_is_never_cached():
 @pytest.mark.django_db
 def test_a_migration_not_applied_is_named():
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM django_migrations WHERE app = 'posts' AND name = '0006_operations'")
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'posts' AND name = '0007_operations'")
     response = get_health()
     assert response.status_code == 503
     body = response.json()
     assert body["failed"] == ["migrations"]
-    assert body["checks"]["migrations"]["pending"] == ["posts.0006_operations"]
+    assert body["checks"]["migrations"]["pending"] == ["posts.0007_operations"]
 
 
 def test_release_comes_from_the_release_file(tmp_path, settings):

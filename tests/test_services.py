@@ -107,3 +107,100 @@ def test_bump_version():
     assert services.bump_version("1.5.8") == "1.5.9"
     assert services.bump_version("2") == "3"
     assert services.bump_version(None) == "1"
+
+
+def test_approved_ai_style_post_leaves_the_queue():
+    from django.contrib.auth.models import User
+
+    reviewer = User.objects.create(username="rita")
+    ai_only = {"ai_generated_style": True, "needs_human_review": False}
+    write_records(make_record(1, flags=ai_only))
+    post = Post.objects.get()
+    assert list(Post.objects.flagged()) == [post]
+    write_records(
+        make_record(1, flags=ai_only, summary="approved words"),
+        reason=Revision.Reason.REVIEW,
+        author=reviewer,
+        approve=True,
+    )
+    post.refresh_from_db()
+    assert (post.reviewed_by, post.flagged_at) == (reviewer, None)
+    assert not Post.objects.flagged().exists()
+    # New generator output after the approval is held: the queue shows it as a waiting import.
+    assert write_records(make_record(1, flags=ai_only, summary="the generator's new words")).held == 1
+    assert list(Post.objects.flagged()) == [post]
+
+
+def test_generator_content_replacing_approved_content_needs_a_new_approval():
+    from django.contrib.auth.models import User
+
+    ai_only = {"ai_generated_style": True, "needs_human_review": False}
+    write_records(make_record(1, flags=ai_only))
+    Post.objects.update(reviewed_by=User.objects.create(username="rita"), flagged_at=None)
+    assert not Post.objects.flagged().exists()
+    assert write_records(make_record(1, flags=ai_only, summary="the generator's new words")).updated == 1
+    post = Post.objects.get()
+    assert post.reviewed_by is None
+    assert post.flagged_at is not None
+    assert list(Post.objects.flagged()) == [post]
+
+
+def test_set_state_purges_and_bumps_lock_version_without_a_revision(purged):
+    post = Post.objects.get(pk=write_records(make_record(1)).post_ids["test-000001"])
+    with purged.capture():
+        assert services.post_set_state(post.pk, state=Post.State.DRAFT) is True
+    changed = Post.objects.get(pk=post.pk)
+    assert changed.state == Post.State.DRAFT
+    assert changed.lock_version == post.lock_version + 1
+    assert post.revisions.count() == 1
+    (change,) = purged.for_post(post.pk)
+    assert (change.before.published, change.after.published) == (True, False)
+    assert services.post_set_state(post.pk, state=Post.State.DRAFT) is False
+
+
+def test_publishing_a_draft_sets_published_at_once():
+    write_records(make_record(1), new_state=Post.State.DRAFT)
+    post = Post.objects.get()
+    assert post.published_at is None
+    services.post_set_state(post.pk, state=Post.State.PUBLISHED)
+    first = Post.objects.get().published_at
+    assert first is not None
+    services.post_set_state(post.pk, state=Post.State.DRAFT)
+    services.post_set_state(post.pk, state=Post.State.PUBLISHED)
+    assert Post.objects.get().published_at == first
+
+
+def test_slug_change_purges_old_and_new_url(purged):
+    post = Post.objects.get(pk=write_records(make_record(1)).post_ids["test-000001"])
+    with purged.capture():
+        services.post_change_slug(post.pk, slug="a-better-address")
+    (change,) = purged.for_post(post.pk)
+    assert (change.before.slug, change.after.slug) == (post.slug, "a-better-address")
+    assert post.revisions.count() == 1
+
+
+def test_slug_change_refuses_taken_or_malformed_slugs():
+    write_records(make_record(1), make_record(2))
+    first, second = Post.objects.order_by("pk")
+    with pytest.raises(ValueError, match="no other post uses"):
+        services.post_change_slug(first.pk, slug=second.slug)
+    with pytest.raises(ValueError, match="letters, digits"):
+        services.post_change_slug(first.pk, slug="not a slug")
+
+
+def test_site_change_with_stale_lock_version_raises_conflict():
+    post = Post.objects.get(pk=write_records(make_record(1)).post_ids["test-000001"])
+    services.post_set_state(post.pk, state=Post.State.ARCHIVED)
+    with pytest.raises(EditConflict):
+        services.post_change_slug(post.pk, slug="new-slug", expected_lock_version=post.lock_version)
+    assert Post.objects.get(pk=post.pk).slug == post.slug
+
+
+def test_delete_purges_the_pages_that_showed_the_post(purged):
+    post = Post.objects.get(pk=write_records(make_record(1)).post_ids["test-000001"])
+    with purged.capture():
+        assert services.posts_delete([post.pk]) == 1
+    assert not Post.objects.exists()
+    (change,) = purged.for_post(post.pk)
+    assert change.after is None
+    assert change.before.slug == post.slug

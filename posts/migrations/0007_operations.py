@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("posts", "0004_search"),
+        ("posts", "0006_editorial_groups"),
     ]
 
     operations = [

@@ -1,0 +1,428 @@
+"""The review queue: the posts waiting for a human, most-read first, and the reviewers' decisions.
+
+Editors may look at the queue (it tells them what reviewers asked for);
+every decision needs the `posts.review_post` permission, checked here on the
+server for each action and URL, not only by hiding buttons. The decisions
+themselves are in posts/reviewing.py.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Q, Subquery
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+from django.utils.timesince import timesince
+
+from posts import diffing, reviewing, revisions
+from posts.admin_lists import LARGE_COLUMNS, CappedCountPaginator, StackFilter, capped_count, search_posts
+from posts.models import Post, ReviewNote, ReviewQueue, Revision
+from posts.reviewing import PostClaimed
+from posts.services import EditConflict
+
+REVIEW_PERMISSION = "posts.review_post"
+# A bulk decision touches at most this many posts: approving writes a revision
+# per post in one transaction, and "select all" on the queue means hundreds of thousands.
+BULK_LIMIT = 500
+
+
+def can_review(user) -> bool:
+    return user.has_perm(REVIEW_PERMISSION)
+
+
+# Why a post is in the queue: a short label for the list, a sentence for the review page.
+REASONS = {
+    "needs_review": ("needs review", "flagged for human review by the generator"),
+    "ai_style": ("AI style", "AI-generated style, never approved"),
+    "pending_import": ("newer import", "a newer import waits (the post was edited here)"),
+}
+
+
+def reason_codes(post: Post) -> list[str]:
+    """The REASONS that put `post` in the queue (querysets.REVIEW_QUEUE, spelled out)."""
+    codes = []
+    if post.needs_human_review:
+        codes.append("needs_review")
+    if post.ai_generated_style and post.reviewed_by_id is None:
+        codes.append("ai_style")
+    if post.pending_import:
+        codes.append("pending_import")
+    return codes
+
+
+def reasons(post: Post) -> list[str]:
+    """Why a post is in the queue, in sentences."""
+    return [REASONS[code][1] for code in reason_codes(post)]
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    title = "why it is here"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("needs_review", "flagged for human review"),
+            ("ai_style", "AI-generated style, never approved"),
+            ("pending_import", "a newer import waits"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "needs_review":
+            return queryset.filter(needs_human_review=True)
+        if self.value() == "ai_style":
+            return queryset.filter(ai_generated_style=True, reviewed_by__isnull=True)
+        if self.value() == "pending_import":
+            return queryset.filter(pending_import=True)
+        return queryset
+
+
+class ClaimFilter(admin.SimpleListFilter):
+    title = "claim"
+    parameter_name = "claim"
+
+    def lookups(self, request, model_admin):
+        return [("mine", "claimed by me"), ("free", "not claimed"), ("others", "claimed by others")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(claimed_by=request.user)
+        if self.value() == "free":
+            return queryset.filter(claimed_by__isnull=True)
+        if self.value() == "others":
+            return queryset.filter(claimed_by__isnull=False).exclude(claimed_by=request.user)
+        return queryset
+
+
+@admin.register(ReviewQueue)
+class ReviewQueueAdmin(admin.ModelAdmin):
+    list_display = (
+        "post_title",
+        "why",
+        "views",
+        "scores",
+        "waiting",
+        "state",
+        "claim_status",
+        "last_note",
+        "since_approval",
+    )
+    list_display_links = None
+    list_filter = (ReasonFilter, StackFilter, "difficulty", ClaimFilter, "state")
+    ordering = ("-view_count", "id")  # the partial index post_review_queue, as is
+    sortable_by = ("views", "waiting")
+    search_fields = ("title", "source_id", "reference")
+    search_help_text = "A source id, reference or slug (or its beginning), or words of the title."
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # a count per filter choice reads the whole queue
+    paginator = CappedCountPaginator
+    list_per_page = 50
+    actions = ["approve", "request_changes", "unpublish", "claim", "take_over", "release"]
+    review_actions = {"approve", "request_changes", "unpublish", "claim", "take_over", "release"}
+
+    class Media:
+        css = {"all": ["posts/admin/editorial.css"]}
+
+    # -- permissions: anyone who may see posts may see the queue; decisions need review_post
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("posts.view_post") or can_review(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _require_review(self, request) -> None:
+        if not can_review(request.user):
+            raise PermissionDenied
+
+    # -- the list
+
+    def get_queryset(self, request):
+        notes = ReviewNote.objects.filter(post=OuterRef("pk")).order_by("-created_at", "-id")
+        return (
+            ReviewQueue.objects.flagged()
+            .defer(*LARGE_COLUMNS)
+            .select_related("claimed_by")
+            .with_revision_ids()
+            .annotate(
+                note_decision=Subquery(notes.values("decision")[:1]),
+                note_text=Subquery(notes.values("text")[:1]),
+                note_at=Subquery(notes.values("created_at")[:1]),
+                # The claim column says "you"; list_display callables only get the post.
+                claimed_by_me=Q(claimed_by=request.user.pk),
+            )
+        )
+
+    def get_search_results(self, request, queryset, search_term):
+        return search_posts(queryset, search_term), False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not can_review(request.user):
+            for name in self.review_actions:
+                actions.pop(name, None)
+        return actions
+
+    def changelist_view(self, request, extra_context=None):
+        if request.method == "POST" and request.POST.get("action") in self.review_actions:
+            self._require_review(request)
+        extra_context = {"title": "Review queue: posts waiting for a reviewer", **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="post")
+    def post_title(self, post):
+        url = reverse("admin:posts_reviewqueue_change", args=[post.pk])
+        return format_html('<a href="{}">{}</a><br><span class="quiet">{}</span>', url, post.title, post.source_id)
+
+    @admin.display(description="why it is here")
+    def why(self, post):
+        labels = [(code, REASONS[code][0], REASONS[code][1]) for code in reason_codes(post)]
+        if post.note_decision == ReviewNote.Decision.CHANGES_REQUESTED:
+            labels.append(("changes", "changes requested", "a reviewer asked the editors for changes"))
+        return format_html_join(
+            " ",
+            '<span class="editorial-reason editorial-reason-{}" title="{}">{}</span>',
+            ((code, sentence, label) for code, label, sentence in labels),
+        )
+
+    @admin.display(description="views", ordering="view_count")
+    def views(self, post):
+        return f"{post.view_count:,}" if post.view_count is not None else "—"
+
+    @admin.display(description="scores (q · f · d · c)")
+    def scores(self, post):
+        values = (post.score_quality, post.score_freshness, post.score_depth, post.score_clarity)
+        if all(value is None for value in values):
+            return "—"
+        return format_html(
+            '<span class="editorial-nowrap">{}</span>',
+            " · ".join("—" if value is None else str(value) for value in values),
+        )
+
+    @admin.display(description="waiting", ordering="flagged_at")
+    def waiting(self, post):
+        return timesince(post.flagged_at) if post.flagged_at else "—"
+
+    @admin.display(description="claimed by")
+    def claim_status(self, post):
+        if post.claimed_by_id is None:
+            return "—"
+        who = "you" if post.claimed_by_me else str(post.claimed_by)
+        return f"{who}, {timesince(post.claimed_at)} ago" if post.claimed_at else who
+
+    @admin.display(description="last decision")
+    def last_note(self, post):
+        if not post.note_decision:
+            return "—"
+        label = ReviewNote.Decision(post.note_decision).label
+        text = Truncator(post.note_text or "").chars(80)
+        return format_html("{}{}{}", label, ": " if text else "", text)
+
+    @admin.display(description="since approval")
+    def since_approval(self, post):
+        if post.approved_revision_id is None:
+            return "never approved"
+        if post.approved_revision_id == post.live_revision_id:
+            return "unchanged"
+        url = reverse("admin:posts_post_revisions", args=[post.pk])
+        return format_html(
+            '<a href="{}?old={}&amp;new={}#diff">see the changes</a>',
+            url,
+            post.approved_revision_id,
+            post.live_revision_id,
+        )
+
+    # -- bulk decisions (actions); each checks the permission itself too
+
+    def _selected_ids(self, request, queryset) -> list[int] | None:
+        if capped_count(queryset, BULK_LIMIT) > BULK_LIMIT:
+            self.message_user(
+                request,
+                f"Select at most {BULK_LIMIT} posts for one decision (narrow the list with filters).",
+                messages.ERROR,
+            )
+            return None
+        return list(queryset.values_list("pk", flat=True))
+
+    def _report(self, request, outcome: reviewing.ReviewOutcome, done: str) -> None:
+        if outcome.done:
+            self.message_user(request, f"{len(outcome.done)} post(s) {done}.", messages.SUCCESS)
+        if outcome.skipped:
+            titles = dict(Post.objects.filter(pk__in=outcome.skipped).values_list("pk", "title"))
+            skipped = "; ".join(f"“{titles.get(pk, pk)}”: {why}" for pk, why in outcome.skipped.items())
+            self.message_user(request, f"Skipped {len(outcome.skipped)} post(s): {skipped}.", messages.WARNING)
+
+    @admin.action(description="Approve the selected posts (make them indexable)")
+    def approve(self, request, queryset):
+        self._require_review(request)
+        ids = self._selected_ids(request, queryset)
+        if ids is not None:
+            self._report(request, reviewing.posts_approve(ids, reviewer=request.user), "approved")
+
+    @admin.action(description="Request changes on the selected posts…")
+    def request_changes(self, request, queryset):
+        self._require_review(request)
+        ids = self._selected_ids(request, queryset)
+        if ids is None:
+            return None
+        note = request.POST.get("note", "").strip()
+        if request.POST.get("confirm") and note:
+            self._report(request, reviewing.posts_request_changes(ids, reviewer=request.user, note=note), "sent back")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Request changes",
+            "posts": Post.objects.filter(pk__in=ids).only("pk", "title"),
+            "missing_note": bool(request.POST.get("confirm")),
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/posts/reviewqueue/request_changes.html", context)
+
+    @admin.action(description="Unpublish the selected posts")
+    def unpublish(self, request, queryset):
+        self._require_review(request)
+        ids = self._selected_ids(request, queryset)
+        if ids is not None:
+            self._report(request, reviewing.posts_unpublish(ids, reviewer=request.user), "unpublished")
+
+    @admin.action(description="Claim the selected posts")
+    def claim(self, request, queryset):
+        self._require_review(request)
+        ids = self._selected_ids(request, queryset)
+        if ids is not None:
+            self._report(request, reviewing.posts_claim(ids, reviewer=request.user), "claimed")
+
+    @admin.action(description="Take over the selected posts (even when claimed by others)")
+    def take_over(self, request, queryset):
+        self._require_review(request)
+        ids = self._selected_ids(request, queryset)
+        if ids is not None:
+            self._report(request, reviewing.posts_claim(ids, reviewer=request.user, take_over=True), "taken over")
+
+    @admin.action(description="Release my claims on the selected posts")
+    def release(self, request, queryset):
+        self._require_review(request)
+        ids = self._selected_ids(request, queryset)
+        if ids is not None:
+            self._report(request, reviewing.posts_release_claim(ids, reviewer=request.user), "released")
+
+    # -- one post: the review page (the queue's "change" page)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        post = (
+            ReviewQueue.objects.select_related("claimed_by", "reviewed_by")
+            .with_revision_ids()
+            .filter(pk=_int_or_none(unquote(object_id)))
+            .first()
+        )
+        if post is None:
+            raise Http404(f"No post with id {object_id!r}.")
+        if not self.has_view_permission(request, post):
+            raise PermissionDenied
+        if request.method == "POST":
+            return self._decide(request, post)
+        return TemplateResponse(request, "admin/posts/reviewqueue/review.html", self._review_context(request, post))
+
+    def _review_context(self, request, post) -> dict:
+        live = (
+            revisions.revision_record(Revision.objects.get(pk=post.live_revision_id)) if post.live_revision_id else None
+        )
+        since_approval = None
+        if post.approved_revision_id and post.approved_revision_id != post.live_revision_id and live:
+            approved = revisions.revision_record(Revision.objects.get(pk=post.approved_revision_id))
+            since_approval = diffing.record_diff(approved, live)
+        pending = None
+        if post.pending_import and post.pending_revision_id and live:
+            pending = diffing.record_diff(
+                live, revisions.revision_record(Revision.objects.get(pk=post.pending_revision_id))
+            )
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Review “{post}”",
+            "post": post,
+            "reasons": reasons(post),
+            "in_queue": Post.objects.flagged().filter(pk=post.pk).exists(),
+            "can_review": can_review(request.user),
+            "claimed_by_other": post.claimed_by_id not in (None, request.user.pk),
+            "notes": post.review_notes.select_related("author")[:20],
+            "since_approval": since_approval,
+            "pending": pending,
+            "queue_url": reverse("admin:posts_reviewqueue_changelist"),
+            "edit_url": reverse("admin:posts_post_change", args=[post.pk]),
+            "history_url": reverse("admin:posts_post_revisions", args=[post.pk]),
+            "now": timezone.now(),
+        }
+
+    def _decide(self, request, post):
+        self._require_review(request)
+        decision = request.POST.get("decision", "")
+        note = request.POST.get("note", "").strip()
+        reviewer = request.user
+        here = request.path
+        queue = reverse("admin:posts_reviewqueue_changelist")
+        try:
+            lock_version = int(request.POST.get("lock_version", ""))
+        except ValueError:
+            lock_version = None
+        try:
+            if decision == "approve":
+                expected = {post.pk: lock_version} if lock_version is not None else None
+                outcome = reviewing.posts_approve(
+                    [post.pk], reviewer=reviewer, note=note, expected_lock_versions=expected
+                )
+                done, after = "Approved: the post is indexable and its pages were purged.", queue
+            elif decision == "request_changes":
+                outcome = reviewing.posts_request_changes([post.pk], reviewer=reviewer, note=note)
+                done, after = "Changes requested; the post stays in the queue with your note.", queue
+            elif decision == "unpublish":
+                outcome = reviewing.posts_unpublish([post.pk], reviewer=reviewer, note=note)
+                done, after = "Unpublished: the post is off the site (draft).", queue
+            elif decision in ("claim", "take_over"):
+                outcome = reviewing.posts_claim([post.pk], reviewer=reviewer, take_over=decision == "take_over")
+                done, after = "The post is yours to review; other reviewers see your claim.", here
+            elif decision == "release":
+                outcome = reviewing.posts_release_claim([post.pk], reviewer=reviewer)
+                done, after = "Claim released.", here
+            elif decision == "apply_import":
+                reviewing.post_apply_import(post, reviewer=reviewer, note=note)
+                outcome = reviewing.ReviewOutcome(done=[post.pk])
+                done, after = "The held import is now the post's content (a new revision).", here
+            elif decision == "dismiss_import":
+                reviewing.post_dismiss_import(post, reviewer=reviewer, note=note)
+                outcome = reviewing.ReviewOutcome(done=[post.pk])
+                done, after = "The held import was dismissed; the editor's content stays.", here
+            else:
+                return HttpResponseBadRequest(
+                    f"decision: expected approve, request_changes, unpublish, claim, take_over, release, "
+                    f"apply_import or dismiss_import, found {decision!r}"
+                )
+        except EditConflict:
+            self.message_user(
+                request,
+                "The post changed while you were reviewing it. Look at it again before deciding.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(here)
+        except (PostClaimed, ValueError) as error:
+            self.message_user(request, str(error), messages.ERROR)
+            return HttpResponseRedirect(here)
+        if outcome.skipped:
+            self.message_user(request, f"Not done: {outcome.skipped[post.pk]}. Take it over first.", messages.ERROR)
+            return HttpResponseRedirect(here)
+        self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(after)
+
+
+def _int_or_none(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
