@@ -5,6 +5,7 @@ admin's CSS loads as in production); Playwright drives Debian's chromium.
 The queue's screenshot is kept in test-artifacts/review-queue.png.
 """
 
+import re
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from tests.factories import PASSWORD, make_user
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "test-artifacts"
+OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")  # the sample's image host is unreachable here
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -78,8 +80,17 @@ def test_a_reviewer_approves_the_sample_post_in_the_queue(live_site):
     reviewer = make_user("rita", "Reviewers")
     ARTIFACTS.mkdir(exist_ok=True)
 
+    article = f"{live_site}{post.get_absolute_url()}"
+    noindex = "meta[name=robots][content=noindex]"
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        reader = browser.new_page()  # anonymous: served (and cached) by the page cache
+        reader.route(OUTSIDE, lambda route: route.abort())
+        assert reader.goto(article).headers["x-cache"] == "MISS"
+        assert reader.locator(noindex).count() == 1
+        assert reader.goto(article).headers["x-cache"] == "HIT"
+
         page = browser.new_page(viewport={"width": 1680, "height": 900})
         page.goto(f"{live_site}/admin/login/?next=/admin/")
         page.fill("#id_username", "rita")
@@ -106,6 +117,13 @@ def test_a_reviewer_approves_the_sample_post_in_the_queue(live_site):
         page.wait_for_url(f"{live_site}/admin/posts/reviewqueue/")
         assert "Approved: the post is indexable" in page.inner_text(".messagelist")
         assert "0 review queue" in page.inner_text("#changelist-form")
+
+        # The approval purged the cached article: readers get it fresh, indexable, and in the sitemap.
+        fresh = reader.goto(article)
+        assert fresh.headers["x-cache"] == "MISS"
+        assert reader.locator(noindex).count() == 0
+        sitemap = reader.goto(f"{live_site}/sitemap-posts.xml")
+        assert post.get_absolute_url() in sitemap.text()
         browser.close()
 
     post.refresh_from_db()

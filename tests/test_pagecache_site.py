@@ -1,0 +1,123 @@
+"""The page cache on the real reader pages: what is served, bypassed and purged."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from posts import pagecache, services
+from posts.models import Post, PurgeLog
+from tests.factories import edit_post, make_post
+
+pytestmark = pytest.mark.django_db
+
+GO = {
+    "stack": ["go microservices", "backend"],
+    "tools": ["pprof"],
+    "topic": "profiling / go",
+    "entities": [{"name": "go microservices", "type": "stack"}],
+}
+RUST = {
+    "stack": ["rust command line tools"],
+    "tools": ["cargo"],
+    "topic": "parsing / rust",
+    "entities": [{"name": "rust command line tools", "type": "stack"}],
+}
+
+
+def stored_pages() -> int:
+    return pagecache.page_cache().store.count()
+
+
+def test_article_miss_then_hit(client):
+    post = make_post(1)
+    assert client.get(post.get_absolute_url())["X-Cache"] == "MISS"
+    hit = client.get(post.get_absolute_url())
+    assert hit["X-Cache"] == "HIT"
+    assert f"post:{post.pk}" in hit["Surrogate-Key"].split()
+
+
+def test_a_logged_in_editor_bypasses_and_readers_never_see_editor_content(client):
+    post = make_post(1)
+    editor = Client()
+    editor.force_login(User.objects.create_user("editor", is_staff=True))
+    live = editor.get(post.get_absolute_url())
+    assert live["X-Cache"] == "BYPASS"
+    assert live["Cache-Control"] == "private, no-store"
+    assert b"Edit in admin" in live.content
+    assert stored_pages() == 0  # the editor's request stored nothing
+    for expected in ("MISS", "HIT"):
+        anonymous = client.get(post.get_absolute_url())
+        assert anonymous["X-Cache"] == expected
+        assert b"Edit in admin" not in anonymous.content
+
+
+def test_editing_one_post_purges_exactly_the_pages_that_show_it(client, django_capture_on_commit_callbacks):
+    edited, unrelated = make_post(1, **GO), make_post(2, **RUST)
+    routes = {
+        "edited article": edited.get_absolute_url(),
+        "unrelated article": unrelated.get_absolute_url(),
+        "home": "/",
+        "edited stack": "/stack/go-microservices/",
+        "edited tool": "/tools/pprof/",
+        "unrelated stack": "/stack/rust-command-line-tools/",
+        "unrelated tool": "/tools/cargo/",
+        "feed": "/feeds/rss/",
+    }
+    for route in routes.values():
+        response = client.get(route)
+        assert (response.status_code, response["X-Cache"]) == (200, "MISS"), route
+    with django_capture_on_commit_callbacks(execute=True):
+        edit_post(edited, summary="a new summary for the go post")
+
+    purged = set(PurgeLog.objects.get().routes.splitlines())
+    assert purged == {routes[name] for name in ("edited article", "home", "edited stack", "edited tool", "feed")}
+    for name, route in routes.items():
+        expected = "MISS" if route in purged else "HIT"
+        assert client.get(route)["X-Cache"] == expected, name
+    assert b"a new summary for the go post" in client.get(routes["edited article"]).content
+
+
+def test_a_new_post_purges_the_listings_it_joins_and_not_the_others(client, django_capture_on_commit_callbacks):
+    make_post(1, **GO)
+    make_post(2, **RUST)
+    for route in ("/", "/stack/go-microservices/", "/stack/rust-command-line-tools/"):
+        client.get(route)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_post(3, **GO)
+    assert client.get("/")["X-Cache"] == "MISS"
+    assert client.get("/stack/go-microservices/")["X-Cache"] == "MISS"
+    assert client.get("/stack/rust-command-line-tools/")["X-Cache"] == "HIT"
+
+
+def test_after_a_slug_change_the_old_url_no_longer_serves_the_old_page(client, django_capture_on_commit_callbacks):
+    post = make_post(1)
+    old = post.get_absolute_url()
+    assert client.get(old).status_code == 200
+    assert client.get(old)["X-Cache"] == "HIT"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_change_slug(post.pk, slug="a-better-address")
+    assert client.get(old).status_code == 404
+    moved = client.get("/posts/a-better-address/")
+    assert (moved.status_code, moved["X-Cache"]) == (200, "MISS")
+
+
+def test_unpublishing_takes_the_article_out_at_once(client, django_capture_on_commit_callbacks):
+    post = make_post(1)
+    client.get(post.get_absolute_url())
+    client.get("/")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.post_set_state(post.pk, state=Post.State.DRAFT)
+    assert client.get(post.get_absolute_url()).status_code == 404
+    assert post.title.encode() not in client.get("/").content
+
+
+def test_query_strings_outside_the_allowlist_make_no_new_entries(client):
+    make_post(1)
+    client.get("/")
+    before = stored_pages()
+    for query in ("?utm_source=newsletter", "?fbclid=abc", "?page=1&utm_medium=x", "?nocache=123"):
+        response = client.get("/" + query)
+        assert response["X-Cache"] in ("HIT", "MISS")
+    assert client.get("/?utm_source=newsletter")["X-Cache"] == "HIT"
+    # "?page=1" is its own key (an allowlisted parameter), nothing else added one.
+    assert stored_pages() == before + 1
