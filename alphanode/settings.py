@@ -7,6 +7,7 @@ win); `make setup` writes one with a random SECRET_KEY for local use.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -178,6 +179,9 @@ PAGECACHE = {
 }
 # Absolute URLs (canonical links, feeds, sitemaps) use this, never the request's Host.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Cached pages are rendered for SITE_URL's host, so that host is always allowed.
+if urlsplit(SITE_URL).hostname not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(urlsplit(SITE_URL).hostname)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,8 +1,6 @@
 """Serving through gunicorn with production storage: static files, JSON request logs, shared metrics."""
 
 import json
-import subprocess
-import sys
 import threading
 import time
 
@@ -10,23 +8,16 @@ import pytest
 
 from posts import timings
 from posts.models import RequestTiming
-from tests.conftest import ROOT, subprocess_env
+from tests.conftest import subprocess_env
 from tests.gunicorn_server import start_gunicorn
 
 TOKEN = "serving-test-token"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, django_db_setup, django_db_blocker):
-    static_root = tmp_path_factory.mktemp("static")
+def server(tmp_path_factory, django_db_setup, django_db_blocker, collected_static):
+    static_root = collected_static
     env = subprocess_env(STATIC_ROOT=str(static_root), METRICS_TOKEN=TOKEN, ALLOWED_HOSTS="127.0.0.1,localhost")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=300,
-    )
     running = start_gunicorn(env, tmp_path_factory.mktemp("log") / "gunicorn.log", workers=2)
     running.static_root = static_root
     yield running

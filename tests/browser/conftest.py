@@ -8,12 +8,6 @@ gunicorn reads the database from another process; it is deleted afterwards.
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -24,6 +18,7 @@ from taggit.models import Tag
 from posts.models import Entity, Post, PurgeLog
 from tests.conftest import ROOT, subprocess_env
 from tests.factories import write_records
+from tests.gunicorn_server import start_gunicorn
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -40,62 +35,18 @@ ARTIFACTS = ROOT / "test-artifacts"
 OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own local server)
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer {url} within {timeout} s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def site_url(django_db_setup, collected_static, tmp_path_factory):
     """Base URL of gunicorn serving the site (DEBUG off, hashed static files) from the test database."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
     env = subprocess_env(
         SECRET_KEY="browser-tests-only-key",
         DEBUG="0",
         ALLOWED_HOSTS="127.0.0.1",
         STATIC_ROOT=str(collected_static),
     )
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "alphanode.wsgi",
-        "--config",
-        "gunicorn.conf.py",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(f"{url}/robots.txt", process, log)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    server = start_gunicorn(env, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log")
+    yield f"http://127.0.0.1:{server.port}"
+    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,26 +1,15 @@
 """The admin and /ops/ work in Chromium under the Content-Security-Policy: scripts run, nothing is refused."""
 
-import subprocess
-import sys
-
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import sync_playwright
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import ROOT, subprocess_env
 from tests.gunicorn_server import start_gunicorn
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = ROOT / "test-artifacts"
 # Collects every CSP violation the page reports, before any of its scripts run.
 RECORD_VIOLATIONS = """
@@ -32,16 +21,8 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 @pytest.fixture
-def server(tmp_path):
-    static_root = tmp_path / "static"
-    env = subprocess_env(STATIC_ROOT=str(static_root), ALLOWED_HOSTS="127.0.0.1,localhost")
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=300,
-    )
+def server(tmp_path, collected_static):
+    env = subprocess_env(STATIC_ROOT=str(collected_static), ALLOWED_HOSTS="127.0.0.1,localhost")
     running = start_gunicorn(env, tmp_path / "gunicorn.log", workers=1)
     yield running
     running.stop()
@@ -54,7 +35,7 @@ def test_admin_and_ops_pages_run_their_scripts_without_csp_violations(server):
     violations, console_errors = [], []
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.add_init_script(RECORD_VIOLATIONS)
         page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))

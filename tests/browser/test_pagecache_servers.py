@@ -6,7 +6,6 @@ machine-wide SQLite file otherwise. The edit is made by an editor in
 Chromium, through the first server's admin.
 """
 
-import re
 import time
 
 import pytest
@@ -15,13 +14,11 @@ from playwright.sync_api import sync_playwright
 
 from posts.importing import import_records
 from posts.models import Post
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, OUTSIDE
 from tests.conftest import SAMPLE_JSON, subprocess_env
 from tests.gunicorn_server import start_gunicorn
 
 pytestmark = pytest.mark.browser
-
-OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 
 
 @pytest.fixture

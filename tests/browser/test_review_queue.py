@@ -5,69 +5,27 @@ admin's CSS loads as in production); Playwright drives Debian's chromium.
 The queue's screenshot is kept in test-artifacts/review-queue.png.
 """
 
-import re
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 
 from posts.importing import import_records
 from posts.models import Post, Revision
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, OUTSIDE
 from tests.conftest import ROOT, SAMPLE_JSON, subprocess_env
 from tests.factories import PASSWORD, make_user
+from tests.gunicorn_server import start_gunicorn
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = ROOT / "test-artifacts"
-OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")  # the sample's image host is unreachable here
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
-def live_site(transactional_db, tmp_path):
+def live_site(transactional_db, collected_static, tmp_path):
     """gunicorn on a free port against the test database; yields its base URL."""
-    env = subprocess_env(ALLOWED_HOSTS="127.0.0.1")
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    port = free_port()
-    log = (tmp_path / "gunicorn.log").open("wb")  # a file, not a pipe: a full pipe would block the server
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "alphanode.wsgi", "--config", "gunicorn.conf.py"],
-        cwd=ROOT,
-        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "gunicorn did not start listening within 30 s"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    env = subprocess_env(ALLOWED_HOSTS="127.0.0.1", STATIC_ROOT=str(collected_static))
+    server = start_gunicorn(env, tmp_path / "gunicorn.log", workers=1)
+    yield f"http://127.0.0.1:{server.port}"
+    server.stop()
 
 
 def test_a_reviewer_approves_the_sample_post_in_the_queue(live_site):
@@ -84,7 +42,7 @@ def test_a_reviewer_approves_the_sample_post_in_the_queue(live_site):
     noindex = "meta[name=robots][content=noindex]"
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         reader = browser.new_page()  # anonymous: served (and cached) by the page cache
         reader.route(OUTSIDE, lambda route: route.abort())
         assert reader.goto(article).headers["x-cache"] == "MISS"
