@@ -15,10 +15,10 @@ already stored come back `unchanged`).
 """
 
 import concurrent.futures
-import itertools
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -33,7 +33,7 @@ from posts import records, services
 from posts.models import ImportRun, Post, Revision
 from posts.records import RecordError
 from posts.services import PreparedRecord, WriteResult
-from posts.sources import RawRecord, expand_paths, read_records
+from posts.sources import RawRecord, SourceReadError, expand_paths, read_records
 
 logger = logging.getLogger("alphanode.import")
 
@@ -55,6 +55,8 @@ class ImportReport:
     reject_path: Path | None = None
     errors_path: Path | None = None
     errors: list[RecordError] = field(default_factory=list)
+    # Set when an input file broke mid-read: the run stopped there.
+    failure: str = ""
 
     @property
     def total(self) -> int:
@@ -123,8 +125,12 @@ def _validate_chunk(chunk: list[RawRecord], keep_unknown: bool) -> list[tuple[Ra
 def _validated(
     raws: Iterable[RawRecord], *, workers: int, keep_unknown: bool
 ) -> Iterator[tuple[RawRecord, PreparedRecord | RecordError]]:
-    """Validate in worker processes, in input order, with a bounded number of chunks in flight."""
-    chunks = iter(lambda: list(itertools.islice(raws, _CHUNK)), [])
+    """Validate in worker processes, in input order, with a bounded number of chunks in flight.
+
+    A file that breaks mid-read raises SourceReadError only after every record
+    read before the break has come out.
+    """
+    chunks = _chunked(raws, _CHUNK)
     if workers <= 1:
         for chunk in chunks:
             yield from _validate_chunk(chunk, keep_unknown)
@@ -136,13 +142,35 @@ def _validated(
         if not connection.in_atomic_block:
             connection.close()
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent) as pool:
-        pending = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_validate_chunk, chunk, keep_unknown))
-            if len(pending) >= workers * 2:
-                yield from pending.popleft().result()
+        pending, broken = deque(), None
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(_validate_chunk, chunk, keep_unknown))
+                if len(pending) >= workers * 2:
+                    yield from pending.popleft().result()
+        except SourceReadError as error:
+            broken = error
         while pending:
             yield from pending.popleft().result()
+        if broken is not None:
+            raise broken
+
+
+def _chunked(raws: Iterable[RawRecord], size: int) -> Iterator[list[RawRecord]]:
+    """Lists of up to `size` records; a read error first hands over the records read before it."""
+    chunk = []
+    try:
+        for raw in raws:
+            chunk.append(raw)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    except SourceReadError:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
+        yield chunk
 
 
 def _exit_with_parent() -> None:
@@ -206,31 +234,35 @@ def import_records(
             batch.clear()
             batch_ids.clear()
 
-    status, failure = ImportRun.Status.FAILED, ""
+    status = ImportRun.Status.FAILED
     try:
-        for raw, outcome in _validated(read_records(paths, stdin=stdin), workers=workers, keep_unknown=keep_unknown):
-            if isinstance(outcome, RecordError):
-                reject(raw.raw, outcome)
-                if progress:
-                    progress(1)
-                continue
-            # The same post twice in one batch would be two writes of one row in one statement.
-            if outcome.source_id in batch_ids:
-                flush()
-            batch.append(outcome)
-            batch_ids.add(outcome.source_id)
-            if len(batch) >= batch_size:
-                flush()
+        try:
+            for raw, outcome in _validated(
+                read_records(paths, stdin=stdin), workers=workers, keep_unknown=keep_unknown
+            ):
+                if isinstance(outcome, RecordError):
+                    reject(raw.raw, outcome)
+                    if progress:
+                        progress(1)
+                    continue
+                # The same post twice in one batch would be two writes of one row in one statement.
+                if outcome.source_id in batch_ids:
+                    flush()
+                batch.append(outcome)
+                batch_ids.add(outcome.source_id)
+                if len(batch) >= batch_size:
+                    flush()
+        except SourceReadError as error:
+            report.failure = str(error)
         flush()
-        status = ImportRun.Status.FINISHED
-    except BaseException as error:
-        failure = f"{type(error).__name__}: {error}"
-        raise
+        status = ImportRun.Status.FAILED if report.failure else ImportRun.Status.FINISHED
     finally:
         report.seconds = time.monotonic() - started
         rejects.close(report.summary())
         if rejects.used:
             report.reject_path, report.errors_path = rejects.path, rejects.errors_path
+        stopped_by = sys.exc_info()[1]  # the exception ending the run, if one is
+        failure = f"{type(stopped_by).__name__}: {stopped_by}" if stopped_by else report.failure
         _finish_run(run, report, status, failure)
     logger.info(
         "import finished: %s",

@@ -32,6 +32,10 @@ class SourceError(Exception):
     """An input path that cannot be read at all (missing, unreadable, unknown kind)."""
 
 
+class SourceReadError(SourceError):
+    """A file that broke while being read (a corrupt or truncated gzip, an I/O error)."""
+
+
 def expand_paths(paths: list[str]) -> list[str]:
     """Resolve arguments to the files to read, in order; directories give their matching files by name."""
     files = []
@@ -58,11 +62,18 @@ def read_records(paths: list[str], stdin: io.BufferedReader | None = None) -> It
             yield from _jsonl_records("<stdin>", stdin or sys.stdin.buffer)
             continue
         opener = gzip.open if name.endswith(".gz") else open
-        with opener(name, "rb") as stream:
-            if name.removesuffix(".gz").endswith(".jsonl"):
-                yield from _jsonl_records(name, stream)
-            else:
-                yield from _json_records(name, stream)
+        try:
+            with opener(name, "rb") as stream:
+                if name.removesuffix(".gz").endswith(".jsonl"):
+                    yield from _jsonl_records(name, stream)
+                else:
+                    yield from _json_records(name, stream)
+        except (OSError, EOFError) as error:
+            raise SourceReadError(
+                f"{name}: the file broke while being read ({type(error).__name__}: {error}); "
+                "records read before that point were imported. Fix or replace the file and import it "
+                "again: stored records come back unchanged."
+            ) from error
 
 
 def _jsonl_records(name: str, stream) -> Iterator[RawRecord]:

@@ -1,6 +1,7 @@
 """import_posts: counts, revisions, rejects, exit status, crash safety, concurrency."""
 
 import gzip
+import io
 import json
 import os
 import signal
@@ -272,3 +273,18 @@ def test_each_run_is_recorded_for_monitoring(tmp_path):
     assert (good.status, good.created, good.rejected) == ("finished", 1, 0)
     assert (bad.status, bad.rejected, bad.reject_file) == ("finished", 1, str(tmp_path / "r.jsonl"))
     assert good.finished_at >= good.started_at
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_broken_gzip_stops_the_run_with_a_clear_error_and_keeps_what_was_read(tmp_path, workers):
+    good = gzip.compress(b"".join(json.dumps(make_record(n)).encode() + b"\n" for n in (1, 2)))
+    (tmp_path / "a-good.jsonl.gz").write_bytes(good)
+    (tmp_path / "b-truncated.jsonl.gz").write_bytes(good[: len(good) // 2])
+    with pytest.raises(CommandError) as raised:
+        call_command("import_posts", str(tmp_path), "--workers", workers, stdout=io.StringIO(), stderr=io.StringIO())
+    assert raised.value.returncode == 1
+    assert "b-truncated.jsonl.gz: the file broke while being read (EOFError" in str(raised.value)
+    assert Post.objects.count() == 2  # the good file's records are stored
+    run = ImportRun.objects.get()
+    assert run.status == "failed"
+    assert run.error.startswith(f"{tmp_path}/b-truncated.jsonl.gz: the file broke")

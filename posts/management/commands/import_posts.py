@@ -55,6 +55,8 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self.stdout.write("dry run: nothing was written")
         self.stdout.write(report.summary())
+        if report.failure:
+            raise CommandError(report.failure, returncode=1)
         if report.rejected:
             raise CommandError(f"{report.rejected} record(s) rejected", returncode=1)
 
