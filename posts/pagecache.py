@@ -54,7 +54,7 @@ logger = logging.getLogger("alphanode.pagecache")
 LISTING_KINDS = ("home", "stack", "tools", "entity", "topic", "feed", "sitemap", "search")
 STORED_STATUSES = (200, 301, 404)
 # Response headers a cached page keeps; everything else is rebuilt per response.
-KEPT_HEADERS = ("Content-Type", "Content-Language", "Location", "X-Robots-Tag", "Link")
+KEPT_HEADERS = ("Content-Type", "Content-Language", "Location", "X-Robots-Tag", "Link", "Vary")
 
 
 # -- What a page shows ---------------------------------------------------------

@@ -114,6 +114,8 @@ def topic(request, slug):
 
 @require_safe
 def detail(request, slug):
+    # Before the lookup, so the 404 for a slug a post takes later is purged with that post.
+    pagecache.tag_page(request, pagecache.slug_tag(slug))
     post = get_object_or_404(Post.objects.with_record_parts(), slug=slug)
     if not post.is_published and not request.user.is_staff:
         raise Http404("no published post at this address")

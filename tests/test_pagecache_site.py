@@ -121,3 +121,24 @@ def test_query_strings_outside_the_allowlist_make_no_new_entries(client):
     assert client.get("/?utm_source=newsletter")["X-Cache"] == "HIT"
     # "?page=1" is its own key (an allowlisted parameter), nothing else added one.
     assert stored_pages() == before + 1
+
+
+def test_a_cached_404_is_purged_when_a_post_takes_its_slug(client, django_capture_on_commit_callbacks):
+    from tests.factories import make_record, write_records
+
+    record = make_record(1)
+    future = "/posts/building-a-safer-workflow-for-building-safer-deployment-steps-with-python-services-part-1/"
+    assert client.get(future).status_code == 404
+    assert client.get(future)["X-Cache"] == "HIT"  # readers hammering a missing page cost nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        write_records(record)
+    response = client.get(future)
+    assert (response.status_code, response["X-Cache"]) == (200, "MISS")
+
+
+def test_hits_carry_the_same_vary_header_as_misses(client):
+    post = make_post(1)
+    miss = client.get(post.get_absolute_url())
+    hit = client.get(post.get_absolute_url())
+    assert hit["X-Cache"] == "HIT"
+    assert hit.get("Vary") == miss.get("Vary")

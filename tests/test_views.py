@@ -162,7 +162,11 @@ def test_unknown_slug_is_404(client):
 def test_article_tags_its_page_with_itself_and_its_similar_posts(client):
     first, second = make_posts(2)
     response = client.get(first.get_absolute_url())
-    assert response.wsgi_request.cache_tags == {pagecache.post_tag(first.pk), pagecache.post_tag(second.pk)}
+    assert response.wsgi_request.cache_tags == {
+        pagecache.slug_tag(first.slug),
+        pagecache.post_tag(first.pk),
+        pagecache.post_tag(second.pk),
+    }
 
 
 def test_anonymous_article_sets_no_cookie_and_has_no_csrf_token(client):
