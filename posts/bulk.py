@@ -45,7 +45,7 @@ def _copy(cursor, table: str, model: type[models.Model], names: list[str], rows:
             copy.write_row([_json_text(row[name]) if name in json_names else row[name] for name in names])
 
 
-def _attnames(model: type[models.Model], rows: list[dict]) -> list[models.Model]:
+def _instances(model: type[models.Model], rows: list[dict]) -> list[models.Model]:
     return [model(**row) for row in rows]
 
 
@@ -57,13 +57,13 @@ def insert(model: type[models.Model], rows: list[dict]) -> None:
         with connection.cursor() as cursor:
             _copy(cursor, connection.ops.quote_name(model._meta.db_table), model, list(rows[0]), rows)
     else:
-        model.objects.bulk_create(_attnames(model, rows), batch_size=500)
+        model.objects.bulk_create(_instances(model, rows), batch_size=500)
 
 
-def insert_missing(model: type[models.Model], rows: list[dict], unique_fields: list[str]) -> None:
+def insert_missing(model: type[models.Model], rows: list[dict]) -> None:
     """Insert rows whose unique fields are not taken yet; existing rows are left alone."""
     if rows:
-        model.objects.bulk_create(_attnames(model, rows), ignore_conflicts=True, batch_size=500)
+        model.objects.bulk_create(_instances(model, rows), ignore_conflicts=True, batch_size=500)
 
 
 def upsert(model: type[models.Model], rows: list[dict], *, key: str, update: list[str]) -> dict:
@@ -74,7 +74,7 @@ def upsert(model: type[models.Model], rows: list[dict], *, key: str, update: lis
     if is_postgresql():
         return _upsert_postgresql(model, rows, names, key=key, update=update)
     model.objects.bulk_create(
-        _attnames(model, rows), update_conflicts=True, unique_fields=[key], update_fields=update, batch_size=200
+        _instances(model, rows), update_conflicts=True, unique_fields=[key], update_fields=update, batch_size=200
     )
     keys = [row[key] for row in rows]
     return dict(model.objects.filter(**{f"{key}__in": keys}).values_list(key, "pk"))

@@ -387,6 +387,20 @@ def _revision_row(item, post_id, reason, author, note, now, *, applied, approved
     }
 
 
+def _free_slugs(model, wanted: dict) -> dict:
+    """For each key, the first of its candidate slugs that no row of `model` (nor an earlier key) has.
+
+    One query for the whole batch; a key whose candidates are all taken maps to None.
+    """
+    candidates = [slug for options in wanted.values() for slug in options]
+    taken = set(model.objects.filter(slug__in=candidates).values_list("slug", flat=True))
+    chosen = {}
+    for key, options in wanted.items():
+        chosen[key] = next((option for option in options if option not in taken), None)
+        taken.add(chosen[key])
+    return chosen
+
+
 def _new_slugs(items: list[PreparedRecord]) -> dict[str, str]:
     """A unique slug per new post: the title's, or the title's plus the source id when taken."""
     wanted = {}
@@ -397,17 +411,12 @@ def _new_slugs(items: list[PreparedRecord]) -> dict[str, str]:
             f"{base}-{slugify(item.source_id)[:60]}".strip("-"),
             f"{base}-{hashlib.sha256(item.source_id.encode()).hexdigest()[:12]}",
         ]
-    candidates = [slug for options in wanted.values() for slug in options]
-    taken = set(Post.objects.filter(slug__in=candidates).values_list("slug", flat=True))
-    chosen = {}
-    for source_id, options in wanted.items():
-        slug = next((option for option in options if option not in taken), None)
+    chosen = _free_slugs(Post, wanted)
+    for source_id, slug in chosen.items():
         if slug is None:
             raise RecordError(
-                field="title", expected="a title whose slug is free", found=options[0], source_id=source_id
+                field="title", expected="a title whose slug is free", found=wanted[source_id][0], source_id=source_id
             )
-        taken.add(slug)
-        chosen[source_id] = slug
     return chosen
 
 
@@ -416,49 +425,25 @@ def _tag_ids(names: set[str]) -> dict[str, int]:
     found = dict(Tag.objects.filter(name__in=names).values_list("name", "id"))
     missing = sorted(names - found.keys())
     if missing:
-        options = {name: _slug_options(name, 100) for name in missing}
-        taken = set(
-            Tag.objects.filter(slug__in=[s for opts in options.values() for s in opts]).values_list("slug", flat=True)
-        )
-        rows = []
-        for name, opts in options.items():
-            slug = next(option for option in opts if option not in taken)
-            taken.add(slug)
-            rows.append({"name": name, "slug": slug})
-        bulk.insert_missing(Tag, rows, ["name"])
+        slugs = _free_slugs(Tag, {name: _slug_options(name, 100) for name in missing})
+        bulk.insert_missing(Tag, [{"name": name, "slug": slug} for name, slug in slugs.items()])
         found.update(Tag.objects.filter(name__in=missing).values_list("name", "id"))
     return found
 
 
 def _entity_ids(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
     """Entity ids by (name, type), creating the missing entities with unique slugs."""
-    names = {name for name, kind in pairs}
-    found = {
-        (name, kind): pk
-        for name, kind, pk in Entity.objects.filter(name__in=names).values_list("name", "type", "id")
-        if (name, kind) in pairs
-    }
+
+    def lookup(names) -> dict[tuple[str, str], int]:
+        rows = Entity.objects.filter(name__in=names).values_list("name", "type", "id")
+        return {(name, kind): pk for name, kind, pk in rows if (name, kind) in pairs}
+
+    found = lookup({name for name, _ in pairs})
     missing = sorted(pairs - found.keys())
     if missing:
-        options = {pair: _slug_options(f"{pair[1]} {pair[0]}", 300) for pair in missing}
-        taken = set(
-            Entity.objects.filter(slug__in=[s for opts in options.values() for s in opts]).values_list(
-                "slug", flat=True
-            )
-        )
-        rows = []
-        for (name, kind), opts in options.items():
-            slug = next(option for option in opts if option not in taken)
-            taken.add(slug)
-            rows.append({"name": name, "type": kind, "slug": slug})
-        bulk.insert_missing(Entity, rows, ["name", "type"])
-        found.update(
-            ((name, kind), pk)
-            for name, kind, pk in Entity.objects.filter(name__in={n for n, k in missing}).values_list(
-                "name", "type", "id"
-            )
-            if (name, kind) in pairs
-        )
+        slugs = _free_slugs(Entity, {pair: _slug_options(f"{pair[1]} {pair[0]}", 300) for pair in missing})
+        bulk.insert_missing(Entity, [{"name": n, "type": k, "slug": slug} for (n, k), slug in slugs.items()])
+        found.update(lookup({name for name, _ in missing}))
     return found
 
 
