@@ -55,8 +55,8 @@ def on_starting(server):
 
 
 def worker_exit(server, worker):
-    """Runs in the worker: save the request timings it counted since its last flush (posts/timings.py)."""
-    timings = sys.modules.get("posts.timings")  # absent when the app failed to load
+    """Runs in the worker: save the request timings it counted since its last flush (alphanode/ops/timings.py)."""
+    timings = sys.modules.get("alphanode.ops.timings")  # absent when the app failed to load
     if timings is not None:
         timings.recorder.flush()
 

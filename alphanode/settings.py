@@ -60,20 +60,22 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "taggit",
     "csp",
+    "alphanode.pagecache",
+    "alphanode.ops",
     "posts",
 ]
 
 MIDDLEWARE = [
     # First, so its timing and status cover everything below it (static files, cached pages).
-    "posts.requestlog.RequestLogMiddleware",
+    "alphanode.ops.requestlog.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Header-setting middleware sits above the page cache so cached hits get the headers too.
     # After WhiteNoise: static files need no policy; pages and the admin get one.
-    "posts.csp.PolicyOnceCSPMiddleware",
+    "alphanode.ops.csp.PolicyOnceCSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Serves cached pages before sessions, auth and views run (see posts/pagecache.py).
-    "posts.pagecache.PageCacheMiddleware",
+    # Serves cached pages before sessions, auth and views run (see alphanode/pagecache/).
+    "alphanode.pagecache.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -156,7 +158,7 @@ else:
         }
     }
 
-# The full-page cache (posts/pagecache.py): Redis when REDIS_URL is set, a SQLite
+# The full-page cache (alphanode/pagecache/): Redis when REDIS_URL is set, a SQLite
 # file every process on the machine shares otherwise.
 PAGECACHE = {
     # Off only for measuring and debugging: every request renders (X-Cache: BYPASS).
@@ -177,6 +179,8 @@ PAGECACHE = {
     "QUERY_PARAMS": ("page", "q", "p"),
     "EXCLUDED_PREFIXES": ("/admin/", "/static/", "/health", "/metrics", "/ops/"),
 }
+# The page the deploy's smoke test fetches besides /health: a function returning a path or None.
+SMOKE_TEST_PATH = os.environ.get("SMOKE_TEST_PATH", "posts.smoke.newest_article_path")
 # Absolute URLs (canonical links, feeds, sitemaps) use this, never the request's Host.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Cached pages are rendered for SITE_URL's host, so that host is always allowed.
@@ -212,7 +216,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {"()": "posts.logformat.JsonFormatter"},
+        "json": {"()": "alphanode.ops.logformat.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {

@@ -18,7 +18,7 @@ Including another URLconf
 from django.contrib import admin
 from django.urls import include, path
 
-from posts import health, metrics, monitoring
+from alphanode.ops import health, metrics, monitoring
 
 urlpatterns = [
     path("admin/", admin.site.urls),

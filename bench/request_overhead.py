@@ -20,8 +20,8 @@ from csp.middleware import CSPMiddleware  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.test import RequestFactory  # noqa: E402
 
-from posts.csp import PolicyOnceCSPMiddleware  # noqa: E402
-from posts.requestlog import RequestLogMiddleware  # noqa: E402
+from alphanode.ops.csp import PolicyOnceCSPMiddleware  # noqa: E402
+from alphanode.ops.requestlog import RequestLogMiddleware  # noqa: E402
 
 N = 20_000
 PAGE = b"x" * 21_000  # a cached page's size (docs: performance-notes.md)

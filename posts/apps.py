@@ -7,5 +7,5 @@ class PostsConfig(AppConfig):
     verbose_name = "alphanode posts"
 
     def ready(self):
-        # Connects the page cache's posts_changed receiver.
-        from posts import pagecache  # noqa: F401
+        # Connects the receiver that purges the page cache when posts change.
+        from posts import cache_tags  # noqa: F401

@@ -15,7 +15,8 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import escape
 from taggit.models import Tag
 
-from posts import pagecache
+from alphanode.pagecache.tagging import tag_page
+from posts import cache_tags
 from posts.models import Post
 
 ITEMS = 20
@@ -47,10 +48,10 @@ class LatestPostsFeed(Feed):
 
     def items(self, source):
         posts = list(self.posts(source).for_listing()[:ITEMS])
-        tags = [pagecache.listing_tag("feed"), *(pagecache.post_tag(post.pk) for post in posts)]
+        tags = [cache_tags.listing_tag("feed"), *(cache_tags.post_tag(post.pk) for post in posts)]
         if source.tag is not None:
-            tags.append(pagecache.listing_tag(source.kind, source.tag.slug))
-        pagecache.tag_page(source.request, *tags)
+            tags.append(cache_tags.listing_tag(source.kind, source.tag.slug))
+        tag_page(source.request, *tags)
         return posts
 
     def item_title(self, post):

@@ -29,8 +29,9 @@ from pathlib import Path
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 from django.utils import timezone
 
+from alphanode.ops.models import ImportRun
 from posts import records, services
-from posts.models import ImportRun, Post, Revision
+from posts.models import Post, Revision
 from posts.records import RecordError
 from posts.services import PreparedRecord, WriteResult
 from posts.sources import RawRecord, SourceReadError, expand_paths, read_records

@@ -20,7 +20,8 @@ from django.db.models import Max
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from posts import pagecache
+from alphanode.pagecache.tagging import tag_page
+from posts import cache_tags
 from posts.models import Post
 
 
@@ -82,13 +83,13 @@ SITEMAPS = {"posts": PostSitemap}
 
 @require_safe
 def sitemap_index(request):
-    pagecache.tag_page(request, pagecache.listing_tag("sitemap"))
+    tag_page(request, cache_tags.listing_tag("sitemap"))
     return sitemap_views.index(request, SITEMAPS, sitemap_url_name="posts:sitemap_section")
 
 
 @require_safe
 def sitemap_section(request, section):
-    pagecache.tag_page(request, pagecache.listing_tag("sitemap"))
+    tag_page(request, cache_tags.listing_tag("sitemap"))
     # A leaner template than Django's (no alternates, changefreq or priority): a page
     # of 50,000 URLs spends most of its time rendering.
     return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name="sitemaps/posts.xml")

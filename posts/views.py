@@ -1,6 +1,6 @@
 """The reader site's pages. Reads live in querysets.py, search in search.py.
 
-Every view tags the request with what the page shows (pagecache.tag_page),
+Every view tags the request with what the page shows (alphanode.pagecache's tag_page),
 so that a change to a post purges exactly the cached pages that show it. For
 anonymous readers a page depends only on its path and its `page`/`q`
 parameters (the page cache's key), and nothing sets a cookie.
@@ -12,12 +12,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 from taggit.models import Tag
 
-from posts import exporting, metabox, pagecache, paging, search
+from alphanode.pagecache.tagging import tag_page
+from posts import cache_tags, exporting, metabox, paging, search
 from posts.models import Entity, Post
 
 
 def _tag_listing(request, kind: str, slug: str, posts) -> None:
-    pagecache.tag_page(request, pagecache.listing_tag(kind, slug), *(pagecache.post_tag(post.pk) for post in posts))
+    tag_page(request, cache_tags.listing_tag(kind, slug), *(cache_tags.post_tag(post.pk) for post in posts))
 
 
 def _listing(request, *, kind: str, slug: str = "", posts, heading: str, intro: str = "", feeds=None):
@@ -115,12 +116,12 @@ def topic(request, slug):
 @require_safe
 def detail(request, slug):
     # Before the lookup, so the 404 for a slug a post takes later is purged with that post.
-    pagecache.tag_page(request, pagecache.slug_tag(slug))
+    tag_page(request, cache_tags.slug_tag(slug))
     post = get_object_or_404(Post.objects.with_record_parts(), slug=slug)
     if not post.is_published and not request.user.is_staff:
         raise Http404("no published post at this address")
     similar = Post.objects.similar_to(post)
-    pagecache.tag_page(request, pagecache.post_tag(post.pk), *(pagecache.post_tag(other.pk) for other in similar))
+    tag_page(request, cache_tags.post_tag(post.pk), *(cache_tags.post_tag(other.pk) for other in similar))
     stack_tags = [item.tag for item in post.stack_items.all()]
     tool_tags = [item.tag for item in post.tool_items.all()]
     links = {
@@ -164,7 +165,7 @@ def search_page(request):
             context["error"], status = str(error), 503
         else:
             _tag_listing(request, "search", "", context["page"])
-    pagecache.tag_page(request, pagecache.listing_tag("search"))
+    tag_page(request, cache_tags.listing_tag("search"))
     return render(request, "posts/search.html", context, status=status)
 
 

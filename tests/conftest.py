@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from posts.logformat import JsonFormatter
+from alphanode.ops.logformat import JsonFormatter
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -113,13 +113,14 @@ def page_cache_off(settings):
 def empty_page_cache():
     """Each test starts with an empty page cache and no request timings in memory: the database
     is rolled back between tests, so what the process holds must be too."""
-    from posts import pagecache, timings
+    from alphanode.ops import timings
+    from alphanode.pagecache import cache as pagecache_cache
 
     timings.recorder.clear()
-    pagecache.reset()
-    pagecache.page_cache().purge_all()
+    pagecache_cache.reset()
+    pagecache_cache.page_cache().purge_all()
     yield
-    pagecache.reset()
+    pagecache_cache.reset()
 
 
 class ListHandler(logging.Handler):

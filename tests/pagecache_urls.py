@@ -3,44 +3,45 @@
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import include, path
 
-from posts import pagecache
+from alphanode.pagecache.tagging import tag_page
+from posts import cache_tags
 from posts.models import Post
 
 
 def article(request, slug):
-    pagecache.tag_page(request, pagecache.slug_tag(slug))
+    tag_page(request, cache_tags.slug_tag(slug))
     post = Post.objects.filter(slug=slug).first()
     if post is None:
         raise Http404("no such post")
-    pagecache.tag_page(request, pagecache.post_tag(post.pk))
+    tag_page(request, cache_tags.post_tag(post.pk))
     return HttpResponse(f"<h1>{post.title}</h1><p>host {request.get_host()}</p>")
 
 
 def listing(request):
     posts = list(Post.objects.order_by("pk"))
-    pagecache.tag_page(request, pagecache.listing_tag("home"), *(pagecache.post_tag(p.pk) for p in posts))
+    tag_page(request, cache_tags.listing_tag("home"), *(cache_tags.post_tag(p.pk) for p in posts))
     return HttpResponse(" | ".join(p.title for p in posts) + f" page={request.GET.get('page', '1')}")
 
 
 def echo(request):
-    pagecache.tag_page(request, pagecache.listing_tag("topic", "echo"))
+    tag_page(request, cache_tags.listing_tag("topic", "echo"))
     return HttpResponse(repr(sorted(request.GET.lists())))
 
 
 def with_cookie(request):
-    pagecache.tag_page(request, pagecache.listing_tag("home"))
+    tag_page(request, cache_tags.listing_tag("home"))
     response = HttpResponse("cookie")
     response.set_cookie("tracking", "1")
     return response
 
 
 def broken(request):
-    pagecache.tag_page(request, pagecache.listing_tag("home"))
+    tag_page(request, cache_tags.listing_tag("home"))
     return HttpResponse("broken", status=500)
 
 
 def moved(request):
-    pagecache.tag_page(request, pagecache.listing_tag("home"))
+    tag_page(request, cache_tags.listing_tag("home"))
     return HttpResponsePermanentRedirect("/t/list/")
 
 

@@ -5,7 +5,7 @@ from csp.middleware import CSPMiddleware
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 
-from posts.csp import PolicyOnceCSPMiddleware
+from alphanode.ops.csp import PolicyOnceCSPMiddleware
 
 
 def page(request):

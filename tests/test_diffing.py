@@ -1,6 +1,7 @@
 """diffing: field-by-field meta changes and line-by-line body changes between two records."""
 
-from posts import diffing, records
+from posts import records
+from posts.admin import diffing
 from tests.factories import make_record
 
 

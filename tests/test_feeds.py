@@ -3,7 +3,7 @@
 import pytest
 from lxml import etree
 
-from posts import feeds, pagecache
+from posts import cache_tags, feeds
 from tests.factories import make_draft, make_post, make_posts
 
 pytestmark = pytest.mark.django_db
@@ -79,12 +79,12 @@ def test_feed_text_is_escaped_so_readers_show_markup_as_text(client):
 def test_feeds_tag_the_page_with_the_feed_listing_and_their_items(client):
     post = make_post(1, stack=["rust"])
     site = client.get("/feeds/rss/")
-    assert site.wsgi_request.cache_tags == {pagecache.listing_tag("feed"), pagecache.post_tag(post.pk)}
+    assert site.wsgi_request.cache_tags == {cache_tags.listing_tag("feed"), cache_tags.post_tag(post.pk)}
     tag = client.get("/stack/rust/atom/")
     assert tag.wsgi_request.cache_tags == {
-        pagecache.listing_tag("feed"),
-        pagecache.listing_tag("stack", "rust"),
-        pagecache.post_tag(post.pk),
+        cache_tags.listing_tag("feed"),
+        cache_tags.listing_tag("stack", "rust"),
+        cache_tags.post_tag(post.pk),
     }
 
 

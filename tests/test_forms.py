@@ -3,7 +3,8 @@
 import pytest
 from django import forms as django_forms
 
-from posts import forms, records
+from posts import records
+from posts.admin import forms
 from posts.exporting import record_of
 from posts.models import Post
 from tests.factories import form_data, make_post

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from posts import health
+from alphanode.ops import health
 from tests.conftest import subprocess_env
 from tests.gunicorn_server import free_port, start_gunicorn
 
@@ -50,7 +50,7 @@ def test_a_migration_not_applied_is_named():
 
 
 def test_release_comes_from_the_release_file(tmp_path, settings):
-    from posts import releases
+    from alphanode.ops import releases
 
     release_file = tmp_path / "RELEASE"
     release_file.write_text(json.dumps({"id": "r42", "commit": "abc", "deployed_at": "2026-01-31T12:00:00Z"}))

@@ -13,8 +13,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from alphanode.ops.models import ImportRun
 from posts.importing import import_records
-from posts.models import Entity, ImageSource, ImportRun, Post, Revision, StackTag
+from posts.models import Entity, ImageSource, Post, Revision, StackTag
 from tests.conftest import ROOT, SAMPLE_JSON, SAMPLE_JSONL, subprocess_env
 from tests.factories import make_record
 

@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
+from alphanode.ops.logformat import JsonFormatter
 from posts.importing import import_records
-from posts.logformat import JsonFormatter
 from tests.conftest import SAMPLE_JSON
 
 

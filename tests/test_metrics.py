@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from posts.models import PurgeLog
+from alphanode.pagecache.models import PurgeLog
 
 pytestmark = pytest.mark.django_db
 

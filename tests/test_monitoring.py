@@ -7,8 +7,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from posts import timings
-from posts.models import Deployment, ImportRun, PurgeLog, RequestTiming
+from alphanode.ops import timings
+from alphanode.ops.models import Deployment, ImportRun, RequestTiming
+from alphanode.pagecache.models import PurgeLog
 
 pytestmark = pytest.mark.django_db
 

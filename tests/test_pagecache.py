@@ -5,10 +5,13 @@ import time
 import pytest
 from django.test import Client
 
-from posts import pagecache
-from posts.models import Post, PurgeLog
-from posts.pagecache import CachedPage, PageCache
-from posts.pagecache_stores import RedisStore, SqliteStore, StoreError
+from alphanode.pagecache import cache as pagecache_cache
+from alphanode.pagecache import purge as pagecache_purge
+from alphanode.pagecache.cache import CachedPage, PageCache
+from alphanode.pagecache.models import PurgeLog
+from alphanode.pagecache.stores import RedisStore, SqliteStore, StoreError
+from posts import cache_tags
+from posts.models import Post
 from posts.services import PostChange, PostPlacement
 from tests.factories import make_post, make_record, write_records
 
@@ -21,7 +24,7 @@ def tagged_test_views(settings):
 
 
 def stored_pages() -> int:
-    return pagecache.page_cache().store.count()
+    return pagecache_cache.page_cache().store.count()
 
 
 def test_miss_then_hit_with_cache_headers(client):
@@ -137,23 +140,23 @@ def placement(slug="a", published=True, stack=(), tools=(), entities=(), topic="
 
 def test_tags_for_a_content_edit_are_the_post_and_its_route():
     change = PostChange(7, placement(stack={"go"}), placement(stack={"go"}))
-    assert pagecache.tags_for_change(change) == {"post:7", "slug:a", "list:sitemap", "list:search"}
+    assert cache_tags.tags_for_change(change) == {"post:7", "slug:a", "list:sitemap", "list:search"}
 
 
 def test_tags_when_a_post_joins_or_leaves_listings():
     new = PostChange(7, None, placement(stack={"go"}, tools={"git"}, entities={"area-x"}))
-    assert pagecache.tags_for_change(new) == {
+    assert cache_tags.tags_for_change(new) == {
         "post:7", "slug:a", "list:sitemap", "list:search", "list:home", "list:feed",
         "list:stack:go", "list:tools:git", "list:entity:area-x", "list:topic:t",
     }  # fmt: skip
     retagged = PostChange(7, placement(stack={"go", "rust"}), placement(stack={"go", "zig"}, slug="b"))
-    assert pagecache.tags_for_change(retagged) == {
+    assert cache_tags.tags_for_change(retagged) == {
         "post:7", "slug:a", "slug:b", "list:sitemap", "list:search", "list:stack:rust", "list:stack:zig",
     }  # fmt: skip
     draft = PostChange(7, placement(published=False), placement(published=False, slug="c"))
-    assert pagecache.tags_for_change(draft) == {"post:7", "slug:a", "slug:c"}
+    assert cache_tags.tags_for_change(draft) == {"post:7", "slug:a", "slug:c"}
     unpublished = PostChange(7, placement(stack={"go"}), placement(published=False, stack={"go"}))
-    assert {"list:home", "list:feed", "list:stack:go"} <= pagecache.tags_for_change(unpublished)
+    assert {"list:home", "list:feed", "list:stack:go"} <= cache_tags.tags_for_change(unpublished)
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -205,15 +208,15 @@ def test_other_processes_see_a_purge_within_their_local_window(store):
 def test_failed_purge_is_recorded_and_retried_later(settings):
     working = dict(settings.PAGECACHE)
     settings.PAGECACHE = {**working, "BACKEND": "redis", "LOCATION": "redis://127.0.0.1:1/0"}  # nothing listens
-    pagecache.reset()
-    result = pagecache.purge(tags=["post:1"], reason="test", attempts=2)
+    pagecache_cache.reset()
+    result = pagecache_purge.purge(tags=["post:1"], reason="test", attempts=2)
     assert result.succeeded is False
     failed = PurgeLog.objects.get()
     assert (failed.succeeded, failed.attempts, failed.tags) == (False, 2, "post:1")
     assert "redis" in failed.error
     settings.PAGECACHE = working
-    pagecache.reset()
-    assert pagecache.purge(tags=["post:2"], reason="next").succeeded
+    pagecache_cache.reset()
+    assert pagecache_purge.purge(tags=["post:2"], reason="next").succeeded
     failed.refresh_from_db()
     assert failed.succeeded is True
     assert failed.attempts == 3
@@ -224,7 +227,7 @@ def test_store_errors_surface_as_store_error(tmp_path):
         RedisStore("redis://127.0.0.1:1/0", "x").generation()
 
 
-def test_purge_cache_command_by_route_post_tag_and_all(client):
+def test_purge_cache_and_purge_posts_commands(client):
     from io import StringIO
 
     from django.core.management import call_command
@@ -237,7 +240,7 @@ def test_purge_cache_command_by_route_post_tag_and_all(client):
     out = StringIO()
     call_command("purge_cache", "--route", "/t/echo/", stdout=out)
     assert out.getvalue().strip() == "purged 1 page(s)"
-    call_command("purge_cache", "--post", second.source_id, stdout=out)
+    call_command("purge_posts", second.source_id, stdout=out)
     assert client.get(routes[1])["X-Cache"] == "MISS"
     assert client.get(routes[0])["X-Cache"] == "HIT"
     call_command("purge_cache", "--tag", "list:home", stdout=out)
@@ -246,7 +249,9 @@ def test_purge_cache_command_by_route_post_tag_and_all(client):
     assert stored_pages() == 0
     assert PurgeLog.objects.count() == 4
     with pytest.raises(CommandError, match="no post"):
-        call_command("purge_cache", "--post", "nope")
+        call_command("purge_posts", "nope")
+    with pytest.raises(CommandError, match="say what to purge"):
+        call_command("purge_cache")
 
 
 def test_switched_off_every_request_renders(client, settings):

@@ -4,8 +4,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from posts import pagecache, services
-from posts.models import Post, PurgeLog
+from alphanode.pagecache import cache as pagecache_cache
+from alphanode.pagecache.models import PurgeLog
+from posts import services
+from posts.models import Post
 from tests.factories import edit_post, make_post
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +27,7 @@ RUST = {
 
 
 def stored_pages() -> int:
-    return pagecache.page_cache().store.count()
+    return pagecache_cache.page_cache().store.count()
 
 
 def test_article_miss_then_hit(client):

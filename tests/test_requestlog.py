@@ -6,7 +6,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
-from posts import requestlog, timings
+from alphanode.ops import requestlog, timings
 
 
 def test_route_is_the_url_pattern_not_the_path():

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.db import connection
 
-from posts import pagecache, paging, search
+from posts import cache_tags, paging, search
 from tests.factories import make_draft, make_post, make_posts
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +26,7 @@ def test_finds_a_post_by_a_word_in_its_body(client):
     response = _search(client, "flamegraph")
     assert response.status_code == 200
     assert _titles(response.content.decode()) == [post.title]
-    assert response.wsgi_request.cache_tags == {pagecache.listing_tag("search"), pagecache.post_tag(post.pk)}
+    assert response.wsgi_request.cache_tags == {cache_tags.listing_tag("search"), cache_tags.post_tag(post.pk)}
 
 
 def test_finds_a_post_by_a_tool_name(client):

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from posts import timings
-from posts.models import RequestTiming
+from alphanode.ops import timings
+from alphanode.ops.models import RequestTiming
 from tests.conftest import subprocess_env
 from tests.gunicorn_server import start_gunicorn
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from posts import pagecache
+from posts import cache_tags
 from posts.models import Post
 from posts.sitemaps import PostSitemap
 from tests.factories import make_draft, make_post, make_posts, make_record, write_records
@@ -38,7 +38,7 @@ def test_index_is_valid_and_points_to_the_posts_sitemap(client):
     document = _valid(response.content, "siteindex.xsd")
     assert document.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS) == ["http://testserver/sitemap-posts.xml"]
     assert document.xpath("//sm:sitemap/sm:lastmod/text()", namespaces=NS)
-    assert response.wsgi_request.cache_tags == {pagecache.listing_tag("sitemap")}
+    assert response.wsgi_request.cache_tags == {cache_tags.listing_tag("sitemap")}
 
 
 def test_sitemap_lists_approved_published_posts_with_lastmod_and_leaves_out_flagged_and_drafts(client):

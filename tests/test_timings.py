@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from posts import timings
-from posts.models import RequestTiming
+from alphanode.ops import timings
+from alphanode.ops.models import RequestTiming
 
 NOW = datetime(2026, 1, 31, 12, 0, 30, tzinfo=UTC).timestamp()
 

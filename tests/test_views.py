@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from posts import pagecache, paging
+from posts import cache_tags, paging
 from posts.models import Entity, Post
 from tests.factories import make_draft, make_post, make_posts, make_record, write_records
 
@@ -163,9 +163,9 @@ def test_article_tags_its_page_with_itself_and_its_similar_posts(client):
     first, second = make_posts(2)
     response = client.get(first.get_absolute_url())
     assert response.wsgi_request.cache_tags == {
-        pagecache.slug_tag(first.slug),
-        pagecache.post_tag(first.pk),
-        pagecache.post_tag(second.pk),
+        cache_tags.slug_tag(first.slug),
+        cache_tags.post_tag(first.pk),
+        cache_tags.post_tag(second.pk),
     }
 
 
@@ -241,8 +241,8 @@ def test_home_lists_latest_published_posts_with_summary_tags_reading_time_diffic
     assert '<a class="tag tag--tool" href="/tools/fastapi/">fastapi</a>' in html
     assert "10 min read · intermediate" in html
     assert response.wsgi_request.cache_tags == {
-        pagecache.listing_tag("home"),
-        *(pagecache.post_tag(post.pk) for post in posts),
+        cache_tags.listing_tag("home"),
+        *(cache_tags.post_tag(post.pk) for post in posts),
     }
 
 
@@ -315,9 +315,9 @@ def test_stack_and_tools_pages_list_their_posts_newest_first(client):
     assert html.index(newer.title) < html.index(older.title)
     assert other.title not in html
     assert rust.wsgi_request.cache_tags == {
-        pagecache.listing_tag("stack", "rust"),
-        pagecache.post_tag(older.pk),
-        pagecache.post_tag(newer.pk),
+        cache_tags.listing_tag("stack", "rust"),
+        cache_tags.post_tag(older.pk),
+        cache_tags.post_tag(newer.pk),
     }
     cargo = client.get(reverse("posts:tools", kwargs={"slug": "cargo"})).content.decode()
     assert older.title in cargo and other.title in cargo and newer.title not in cargo
@@ -345,7 +345,7 @@ def test_entity_page_lists_posts_naming_the_entity(client):
     html = response.content.decode()
     assert "Library: tokio" in html
     assert post.title in html and "part 2" not in html
-    assert pagecache.listing_tag("entity", entity.slug) in response.wsgi_request.cache_tags
+    assert cache_tags.listing_tag("entity", entity.slug) in response.wsgi_request.cache_tags
     assert client.get("/entities/no-such-entity/").status_code == 404
 
 
@@ -357,7 +357,7 @@ def test_topic_page_lists_posts_on_the_topic_and_404s_when_there_are_none(client
     html = response.content.decode()
     assert "Topic: Caching rendered pages / Django" in html
     assert post.title in html and "part 2" not in html
-    assert pagecache.listing_tag("topic", post.topic_slug) in response.wsgi_request.cache_tags
+    assert cache_tags.listing_tag("topic", post.topic_slug) in response.wsgi_request.cache_tags
     assert client.get("/topics/no-such-topic/").status_code == 404
 
 

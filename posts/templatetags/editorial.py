@@ -3,7 +3,7 @@
 from django import template
 from django.urls import reverse
 
-from posts.admin_lists import COUNT_CAP, capped_count
+from posts.admin.lists import COUNT_CAP, capped_count
 from posts.models import Post
 
 register = template.Library()

@@ -15,7 +15,8 @@ from django.db import connections
 from playwright.sync_api import sync_playwright
 from taggit.models import Tag
 
-from posts.models import Entity, Post, PurgeLog
+from alphanode.pagecache.models import PurgeLog
+from posts.models import Entity, Post
 from tests.conftest import ROOT, subprocess_env
 from tests.factories import write_records
 from tests.gunicorn_server import start_gunicorn

@@ -4,8 +4,8 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
-from posts import releases, smoke
-from posts.smoke import SmokeTestFailed, smoke_test
+from alphanode.ops import releases, smoke
+from alphanode.ops.smoke import SmokeTestFailed, smoke_test
 
 
 class Command(BaseCommand):

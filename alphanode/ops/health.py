@@ -19,7 +19,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from posts import releases
+from alphanode.ops import releases
 
 
 @dataclass

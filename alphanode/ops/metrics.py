@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, g
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from posts import releases
+from alphanode.ops import releases
 
 REQUESTS = Counter("alphanode_requests_total", "HTTP requests answered.", ["method", "route", "status", "cache"])
 DURATION = Histogram(
@@ -57,7 +57,8 @@ class JobsCollector:
         yield GaugeMetricFamily("alphanode_imports_24h", "", labels=["status"])
 
     def collect(self):
-        from posts.models import ImportRun, PurgeLog
+        from alphanode.ops.models import ImportRun
+        from alphanode.pagecache.models import PurgeLog
 
         release = GaugeMetricFamily("alphanode_release_info", "The release this process serves.", labels=["release"])
         release.add_metric([releases.current_release()["id"]], 1)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from posts import releases
-from posts.models import Deployment
+from alphanode.ops import releases
+from alphanode.ops.models import Deployment
 
 
 class Command(BaseCommand):

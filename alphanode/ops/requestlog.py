@@ -2,8 +2,8 @@
 
 The middleware is first in MIDDLEWARE, so its duration covers everything
 below it, static files and page-cache hits included. It does no I/O of its own
-besides the log line: timings are counted in memory (posts/timings.py) and
-Prometheus counters in memory-mapped files (posts/metrics.py).
+besides the log line: timings are counted in memory (alphanode/ops/timings.py) and
+Prometheus counters in memory-mapped files (alphanode/ops/metrics.py).
 """
 
 import functools
@@ -13,7 +13,7 @@ import time
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
-from posts import metrics, timings
+from alphanode.ops import metrics, timings
 
 logger = logging.getLogger("alphanode.request")
 

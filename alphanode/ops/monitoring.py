@@ -17,8 +17,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from posts import health, releases, timings
-from posts.models import Deployment, ImportRun, PurgeLog
+from alphanode.ops import health, releases, timings
+from alphanode.ops.models import Deployment, ImportRun
+from alphanode.pagecache.models import PurgeLog
 
 WINDOW_CHOICES = (15, 60, 360, 1440)
 DEFAULT_WINDOW = 60

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from posts.models import Deployment
+from alphanode.ops.models import Deployment
 
 
 @functools.cache

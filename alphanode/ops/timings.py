@@ -131,7 +131,7 @@ class TimingRecorder:
 
     def flush(self, now: float | None = None) -> int:
         """Write the changed minutes to the database; returns the rows written (0 if it failed)."""
-        from posts.models import RequestTiming
+        from alphanode.ops.models import RequestTiming
 
         now = time.time() if now is None else now
         with self._lock:
@@ -184,7 +184,7 @@ class TimingRecorder:
                     self._dirty.discard(key)
 
     def _prune_if_due(self, now: float) -> None:
-        from posts.models import RequestTiming
+        from alphanode.ops.models import RequestTiming
 
         if now - self._last_prune < PRUNE_EVERY_SECONDS:
             return
@@ -227,7 +227,7 @@ request_finished.connect(_flush_when_due, dispatch_uid="alphanode-timings-flush"
 
 def route_stats(since: datetime, until: datetime | None = None) -> dict[str, RouteStats]:
     """Requests per route between `since` and `until`, merged over every process that reported."""
-    from posts.models import RequestTiming
+    from alphanode.ops.models import RequestTiming
 
     rows = RequestTiming.objects.filter(minute__gte=since)
     if until is not None:

@@ -3,7 +3,7 @@
 Content never goes through model.save(): saving the form builds the post's
 record and hands it to services.posts_write (reason EDIT), the one write path
 that writes the revision and purges the pages. The slug and the publication
-state have their own small services. The review queue is in admin_review.py.
+state have their own small services. The review queue is in review.py.
 """
 
 from django.contrib import admin, messages
@@ -18,10 +18,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-import posts.admin_operations
-import posts.admin_review  # noqa: F401 (registers the review queue)
-from posts import diffing, forms, pagecache, rendering, revisions, services
-from posts.admin_lists import (
+from posts import cache_tags, rendering, revisions, services
+from posts.admin import diffing, forms
+from posts.admin.lists import (
     LARGE_COLUMNS,
     CappedCountPaginator,
     CodeLanguageFilter,
@@ -145,7 +144,7 @@ class PostAdmin(admin.ModelAdmin):
 
     @admin.action(description="Purge cache for selected posts", permissions=["change"])
     def purge_cache(self, request, queryset):
-        result = pagecache.purge_posts(queryset.only("pk", "slug"), reason="admin action", user=request.user)
+        result = cache_tags.purge_posts(queryset.only("pk", "slug"), reason="admin action", user=request.user)
         if result.succeeded:
             self.message_user(request, f"Purged {result.pages} cached page(s) showing {queryset.count()} post(s).")
         else:

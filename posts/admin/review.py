@@ -18,8 +18,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
-from posts import diffing, reviewing, revisions
-from posts.admin_lists import LARGE_COLUMNS, CappedCountPaginator, StackFilter, capped_count, search_posts
+from posts import reviewing, revisions
+from posts.admin import diffing
+from posts.admin.lists import LARGE_COLUMNS, CappedCountPaginator, StackFilter, capped_count, search_posts
 from posts.models import Post, ReviewNote, ReviewQueue, Revision
 from posts.reviewing import PostClaimed
 from posts.services import EditConflict

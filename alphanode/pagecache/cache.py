@@ -1,0 +1,133 @@
+"""Cached pages: their keys, their stored form, and the shared store with this process's copy."""
+
+import json
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponse, QueryDict
+
+from alphanode.pagecache.stores import RedisStore, SqliteStore
+
+
+def config(name: str):
+    return settings.PAGECACHE[name]
+
+
+def cache_key(path: str, query: QueryDict) -> str:
+    """The route: path plus the allowlisted query parameters, in a fixed order."""
+    kept = [(name, value) for name in config("QUERY_PARAMS") for value in query.getlist(name)[:1]]
+    return f"{path}?{urlencode(kept)}" if kept else path
+
+
+@dataclass(slots=True)
+class CachedPage:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    created: float
+    etag: str
+    tags: list[str]
+
+    def encode(self) -> bytes:
+        head = {"s": self.status, "h": self.headers, "c": self.created, "e": self.etag, "t": self.tags}
+        return json.dumps(head, separators=(",", ":")).encode() + b"\n" + self.body
+
+    @classmethod
+    def decode(cls, data: bytes) -> "CachedPage":
+        head, _, body = data.partition(b"\n")
+        meta = json.loads(head)
+        return cls(meta["s"], [tuple(pair) for pair in meta["h"]], body, meta["c"], meta["e"], meta["t"])
+
+    def response(self) -> HttpResponse:
+        response = HttpResponse(self.body, status=self.status)
+        for name, value in self.headers:
+            response[name] = value
+        return response
+
+
+# -- The shared store and this process's copy ------------------------------------
+
+
+class PageCache:
+    """The shared store plus a small per-process copy validated by the purge generation."""
+
+    def __init__(self, store, *, local_entries: int, local_seconds: float):
+        self.store = store
+        self.local_entries = local_entries
+        self.local_seconds = local_seconds
+        self._local: OrderedDict[str, tuple[int, CachedPage]] = OrderedDict()
+        self._generation = -1
+        self._generation_read_at = 0.0
+
+    def generation(self, *, fresh: bool = False) -> int:
+        now = time.monotonic()
+        if fresh or now - self._generation_read_at >= self.local_seconds:
+            self._generation = self.store.generation()
+            self._generation_read_at = now
+        return self._generation
+
+    def get(self, key: str) -> CachedPage | None:
+        generation = self.generation()
+        local = self._local.get(key)
+        if local is not None and local[0] == generation:
+            self._local.move_to_end(key)
+            return local[1]
+        data = self.store.get(key)
+        if data is None:
+            self._local.pop(key, None)
+            return None
+        page = CachedPage.decode(data)
+        self._remember(key, generation, page)
+        return page
+
+    def set(self, key: str, page: CachedPage, *, ttl: int, since: int) -> bool:
+        stored = self.store.set(key, page.encode(), page.tags, ttl, since)
+        if stored:
+            self._remember(key, since, page)
+        return stored
+
+    def _remember(self, key: str, generation: int, page: CachedPage) -> None:
+        self._local[key] = (generation, page)
+        self._local.move_to_end(key)
+        while len(self._local) > self.local_entries:
+            self._local.popitem(last=False)
+
+    def purge(self, tags: list[str]) -> list[str]:
+        generation, keys = self.store.purge(tags)
+        self._after_purge(generation)
+        return keys
+
+    def purge_all(self) -> int:
+        generation, removed = self.store.purge_all()
+        self._after_purge(generation)
+        return removed
+
+    def _after_purge(self, generation: int) -> None:
+        # This process knows at once; the others within local_seconds.
+        self._local.clear()
+        self._generation = generation
+        self._generation_read_at = time.monotonic()
+
+
+_cache: PageCache | None = None
+
+
+def page_cache() -> PageCache:
+    """The configured page cache of this process (Redis or SQLite, from settings.PAGECACHE)."""
+    global _cache
+    if _cache is None:
+        if config("BACKEND") == "redis":
+            store = RedisStore(config("LOCATION"), config("KEY_PREFIX"))
+        else:
+            store = SqliteStore(config("LOCATION"))
+        _cache = PageCache(store, local_entries=config("LOCAL_ENTRIES"), local_seconds=config("LOCAL_SECONDS"))
+    return _cache
+
+
+def reset() -> None:
+    """Forget this process's cache object (settings changed, e.g. in tests)."""
+    global _cache
+    _cache = None

@@ -1,0 +1,90 @@
+"""Purging: remove pages by cache tag or route, record each purge, retry the ones that failed.
+
+Callers say what changed as cache tags (posts/cache_tags.py knows which tags a
+post change touches); this module knows how to remove those pages from the
+shared store and keeps the purge log.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.db import DatabaseError
+
+from alphanode.pagecache.cache import page_cache
+from alphanode.pagecache.models import PurgeLog
+from alphanode.pagecache.stores import StoreError
+from alphanode.pagecache.tagging import path_tag
+
+logger = logging.getLogger("alphanode.pagecache")
+
+
+@dataclass
+class PurgeResult:
+    pages: int
+    keys: list[str]
+    succeeded: bool
+    log: PurgeLog | None
+
+
+def purge(*, tags=(), routes=(), everything: bool = False, reason: str, user=None, attempts: int = 3) -> PurgeResult:
+    """Purge pages by cache tag and/or route (a path), or everything, and record it.
+
+    Store failures are retried `attempts` times; a purge that still fails is
+    recorded with succeeded=False and retried by the next purge (any process)
+    or by `manage.py purge_cache --retry-failed`. Never raises for store errors.
+    """
+    tags = sorted({*tags, *(path_tag(route) for route in routes)})
+    pages, keys, error = 0, [], ""
+    for attempt in range(1, attempts + 1):
+        try:
+            if everything:
+                pages = page_cache().purge_all()
+            elif tags:
+                keys = page_cache().purge(tags)
+                pages = len(keys)
+            error = ""
+            break
+        except StoreError as failure:
+            error = str(failure)
+            logger.error("purge failed (attempt %d of %d): %s", attempt, attempts, error)
+            if attempt < attempts:
+                time.sleep(0.1 * 2**attempt)
+    succeeded = not error
+    log = _record(reason=reason, tags=tags, keys=keys, everything=everything, pages=pages, user=user,
+                  succeeded=succeeded, error=error, attempts=attempt)  # fmt: skip
+    if succeeded:
+        retry_failed()
+    return PurgeResult(pages=pages, keys=keys, succeeded=succeeded, log=log)
+
+
+def _record(*, reason, tags, keys, everything, pages, user, succeeded, error, attempts) -> PurgeLog | None:
+    try:
+        return PurgeLog.objects.create(
+            reason=reason[:200],
+            tags="*" if everything else "\n".join(tags),
+            routes="\n".join(keys[:1000]),
+            pages=pages,
+            succeeded=succeeded,
+            error=error,
+            attempts=attempts,
+            user=user if user is not None and user.is_authenticated else None,
+        )
+    except DatabaseError as failure:
+        logger.error("could not record a purge (%s); purged %s pages for %s", failure, pages, reason)
+        return None
+
+
+def retry_failed(limit: int = 100) -> int:
+    """Re-run purges that failed earlier; returns how many succeeded now."""
+    done = 0
+    for log in PurgeLog.objects.filter(succeeded=False).order_by("created_at")[:limit]:
+        tags = [] if log.tags == "*" else [tag for tag in log.tags.splitlines() if tag]
+        try:
+            pages = page_cache().purge_all() if log.tags == "*" else len(page_cache().purge(tags))
+        except StoreError as failure:
+            PurgeLog.objects.filter(pk=log.pk).update(attempts=log.attempts + 1, error=str(failure))
+            break
+        PurgeLog.objects.filter(pk=log.pk).update(succeeded=True, attempts=log.attempts + 1, pages=pages)
+        done += 1
+    return done
