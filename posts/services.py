@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
 
 from posts import bulk, records, rendering, search
 from posts.models import Entity, ImageSource, Post, PostEntity, Revision, StackTag, ToolTag
+from posts.querysets import review_reasons
 from posts.records import RecordError
 from posts.signals import posts_changed
 
@@ -317,9 +318,9 @@ def _with_bumped_version(item: PreparedRecord) -> PreparedRecord:
     )
 
 
-def in_review_queue(fields: dict, pending: bool, reviewed_by_id: int | None) -> bool:
-    """The Python side of querysets.REVIEW_QUEUE, for flagged_at."""
-    return fields["needs_human_review"] or pending or (fields["ai_generated_style"] and reviewed_by_id is None)
+def in_review_queue(post) -> bool:
+    """Whether a post (or a mapping of its column values) waits for a reviewer: querysets.REVIEW_REASONS."""
+    return bool(review_reasons(post))
 
 
 def _post_row(item, current, *, reason, author, now, slug, new_state, approve, clear_pending) -> dict:
@@ -349,7 +350,7 @@ def _post_row(item, current, *, reason, author, now, slug, new_state, approve, c
             "reviewed_by_id": _reviewer_after_update(current, approve=approve, author=author, is_import=is_import),
         }
         flagged_before = current["flagged_at"]
-    queued = in_review_queue(fields, site["pending_import"], site["reviewed_by_id"])
+    queued = in_review_queue({**fields, **site})
     return {
         **fields,
         **site,
@@ -595,3 +596,58 @@ def posts_delete(post_ids: list[int]) -> int:
         Post.objects.filter(pk__in=before).delete()
         schedule_purge([PostChange(post_id, placement, None) for post_id, placement in before.items()])
     return len(before)
+
+
+# Review bookkeeping: who reviewed a post, claims, settling a held import. An
+# approval or a settled import changes what the post form shows (the review
+# fields), so those bump lock_version like any write; a claim only says who is
+# looking at the post and leaves open forms alone.
+
+
+def posts_mark_approved(*, post_ids: list[int], reviewer) -> None:
+    """Approve posts whose content already is as approved: their live revision and the post itself."""
+    if not post_ids:
+        return
+    with transaction.atomic():
+        live = Post.objects.filter(pk__in=post_ids).with_revision_ids().values_list("live_revision_id", flat=True)
+        Revision.objects.filter(pk__in=[pk for pk in live if pk is not None]).update(approved=True)
+        Post.objects.filter(pk__in=post_ids).update(
+            reviewed_by=reviewer,
+            flagged_at=Case(When(pending_import=True, then=F("flagged_at")), default=None),
+            lock_version=F("lock_version") + 1,
+        )
+
+
+def post_settle_import(*, post_id: int) -> None:
+    """The held import was applied or dismissed: the post leaves the queue unless another reason keeps it."""
+    with transaction.atomic():
+        post = Post.objects.select_for_update().get(pk=post_id)
+        post.pending_import = False
+        Post.objects.filter(pk=post_id).update(
+            pending_import=False,
+            flagged_at=post.flagged_at if in_review_queue(post) else None,
+            lock_version=F("lock_version") + 1,
+        )
+
+
+def posts_claim(*, post_ids: list[int], reviewer, take_over: bool = False) -> list[int]:
+    """Claim posts for `reviewer` and return the ids now claimed by them.
+
+    Without `take_over`, a claim someone else holds is left alone, checked in
+    the UPDATE itself so a claim taken since the caller's read is not overwritten.
+    """
+    claimable = Post.objects.filter(pk__in=post_ids)
+    if not take_over:
+        claimable = claimable.filter(Q(claimed_by__isnull=True) | Q(claimed_by=reviewer))
+    claimable.update(claimed_by=reviewer, claimed_at=timezone.now())
+    return list(Post.objects.filter(pk__in=post_ids, claimed_by=reviewer).values_list("pk", flat=True))
+
+
+def posts_release_claims(*, post_ids: list[int], reviewer=None) -> list[int]:
+    """Drop the claims on posts (only `reviewer`'s when given) and return the ids released."""
+    claimed = Post.objects.filter(pk__in=post_ids, claimed_by__isnull=False)
+    if reviewer is not None:
+        claimed = claimed.filter(claimed_by=reviewer)
+    released = list(claimed.values_list("pk", flat=True))
+    Post.objects.filter(pk__in=released).update(claimed_by=None, claimed_at=None)
+    return released

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from posts import reviewing
 from posts.models import Post, ReviewNote, Revision
-from tests.factories import edit_post, make_post, make_record, make_user, write_records
+from tests.factories import changeform_data, edit_post, make_post, make_record, make_user, write_records
 
 pytestmark = pytest.mark.django_db
 
@@ -237,3 +237,43 @@ def test_queue_query_count_does_not_grow_with_posts(reviewer, rita):
         response = reviewer.get(QUEUE)
     assert response.context["cl"].result_count == 11
     assert len(many) == len(few)
+
+
+def _approve_unchanged_content(post, rita):
+    # The content already is as an approval leaves it: posts_mark_approved writes, not posts_write.
+    assert reviewing.posts_approve([post.pk], reviewer=rita).done == [post.pk]
+
+
+@pytest.mark.parametrize(
+    ("flags", "revision", "decide"),
+    [
+        (FLAGGED, None, lambda post, rita: reviewing.posts_approve([post.pk], reviewer=rita)),
+        ({"ai_generated_style": True}, "today", _approve_unchanged_content),
+        (FLAGGED, None, lambda post, rita: reviewing.posts_unpublish([post.pk], reviewer=rita)),
+    ],
+    ids=["approve", "approve-unchanged-content", "unpublish"],
+)
+def test_an_editors_form_opened_before_a_review_decision_is_a_conflict_after_it(editor, rita, flags, revision, decide):
+    overrides = {"flags": flags}
+    if revision == "today":
+        overrides["revision"] = {"status": "draft", "version": "1.0.0", "last_reviewed": str(timezone.localdate())}
+    post = make_post(1, **overrides)
+    url = reverse("admin:posts_post_change", args=[post.pk])
+    opened = editor.get(url)
+    lock_version = Post.objects.get(pk=post.pk).lock_version
+    decide(post, rita)
+    assert Post.objects.get(pk=post.pk).lock_version > lock_version
+    response = editor.post(url, changeform_data(opened, summary="Written before the decision."))
+    assert response.status_code == 200
+    assert "Someone saved this post after you opened it" in response.content.decode()
+    assert Post.objects.get(pk=post.pk).summary != "Written before the decision."
+
+
+def test_a_claim_leaves_an_open_post_form_alone(editor, rita):
+    post = make_post(1, flags=FLAGGED)
+    url = reverse("admin:posts_post_change", args=[post.pk])
+    opened = editor.get(url)
+    reviewing.posts_claim([post.pk], reviewer=rita)
+    response = editor.post(url, changeform_data(opened, summary="Saved while a reviewer looks."))
+    assert response.status_code == 302
+    assert Post.objects.get(pk=post.pk).summary == "Saved while a reviewer looks."
