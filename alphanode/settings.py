@@ -59,7 +59,6 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.sitemaps",
     "taggit",
-    "csp",
     "alphanode.pagecache",
     "alphanode.ops",
     "posts",
@@ -72,7 +71,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Header-setting middleware sits above the page cache so cached hits get the headers too.
     # After WhiteNoise: static files need no policy; pages and the admin get one.
-    "alphanode.ops.csp.PolicyOnceCSPMiddleware",
+    "alphanode.ops.csp.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Serves cached pages before sessions, auth and views run (see alphanode/pagecache/).
     "alphanode.pagecache.middleware.PageCacheMiddleware",

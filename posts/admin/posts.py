@@ -6,6 +6,8 @@ that writes the revision and purges the pages. The slug and the publication
 state have their own small services. The review queue is in review.py.
 """
 
+import weakref
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import construct_change_message, unquote
 from django.contrib.admin.views.main import ChangeList
@@ -68,6 +70,8 @@ class ImageSourceInline(RecordPartInline):
     form = forms.ImageSourceForm
     formset = forms.ImageSourceFormSet
     fields = ("source", "url", "caption")
+    # Edited as record fields (declared on the form), not as model fields: see forms.RecordPartForm.
+    exclude = ("source", "url", "caption")
     verbose_name = "image source"
     verbose_name_plural = "image sources (the first is the article's figure)"
 
@@ -251,6 +255,11 @@ class PostAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["posts/admin/editorial.css"]}
 
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        # Lives as long as its request does.
+        self._record_parts_by_request = weakref.WeakKeyDictionary()
+
     # -- change list ---------------------------------------------------------
 
     def get_changelist(self, request, **kwargs):
@@ -314,7 +323,16 @@ class PostAdmin(admin.ModelAdmin):
         # The record's fields are the form's own (validated by the record
         # schema); only the site fields are model fields.
         kwargs["fields"] = [name for name in forms.SITE_FIELDS if name not in self.get_readonly_fields(request, obj)]
-        return super().get_form(request, obj, change=change, **kwargs)
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        # The form validates the record with this request's inline rows (see posts/admin/forms.py).
+        return type(form_class.__name__, (form_class,), {"shared_record_parts": self._record_parts(request)})
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        return {**super().get_formset_kwargs(request, obj, inline, prefix), "record_parts": self._record_parts(request)}
+
+    def _record_parts(self, request) -> dict:
+        """The {record field: formset} dict the post form and the inline formsets of one request share."""
+        return self._record_parts_by_request.setdefault(request, {})
 
     def get_changeform_initial_data(self, request):
         return {"state": Post.State.DRAFT, **super().get_changeform_initial_data(request)}
@@ -384,6 +402,7 @@ class PostAdmin(admin.ModelAdmin):
         if change and "state" in form.changed_data:
             services.post_set_state(post_id, state=form.cleaned_data["state"])
         obj.pk = post_id
+        # Documented model state (Model._state): the admin's redirect and log entry need a saved object.
         obj._state.adding = False
         obj.refresh_from_db()
         if result.unchanged and not {"slug", "state"} & set(form.changed_data):
@@ -567,7 +586,7 @@ def _form_errors(form) -> list[str]:
         for name, items in form.errors.items()
         for message in items
     ]
-    for formset in getattr(form.instance, "_record_parts", {}).values():
+    for formset in form.record_parts.values():
         for number, row_errors in enumerate(formset.errors, start=1):
             for name, items in row_errors.items():
                 errors += [f"{formset.record_field} row {number}, {name}: {message}" for message in items]
