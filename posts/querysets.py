@@ -24,6 +24,11 @@ REVIEW_REASONS = {
 }
 
 
+def review_reason_q(code: str) -> Q:
+    """The SQL condition of one review reason (a REVIEW_REASONS code)."""
+    return _reason_q(REVIEW_REASONS[code])
+
+
 def _reason_q(columns: dict) -> Q:
     return Q(
         **{

@@ -52,7 +52,7 @@ def _split_by_claim(posts, reviewer, outcome: ReviewOutcome) -> list[Post]:
 
 
 def _approved_record(record: dict, today: str) -> dict:
-    revision = record["revision"] or {"status": None, "version": None, "last_reviewed": None}
+    revision = records.revision_of(record)
     record = {
         **record,
         "flags": {**record["flags"], "needs_human_review": False},

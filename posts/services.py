@@ -52,7 +52,7 @@ def prepare_record(canonical: dict, *, location: str = "", raw: bytes | None = N
     return PreparedRecord(
         canonical=canonical,
         line=line,
-        hash=hashlib.sha256(line).hexdigest(),
+        hash=records.line_hash(line),
         html=rendering.render_record(canonical),
         location=location,
         raw=raw,
@@ -304,14 +304,14 @@ def bump_version(version: str | None) -> str:
 
 def _with_bumped_version(item: PreparedRecord) -> PreparedRecord:
     canonical = dict(item.canonical)
-    revision = dict(canonical["revision"] or {"status": None, "version": None, "last_reviewed": None})
+    revision = records.revision_of(canonical)
     revision["version"] = bump_version(revision["version"])
     canonical["revision"] = revision
     line = records.record_line(canonical)
     return PreparedRecord(
         canonical=canonical,
         line=line,
-        hash=hashlib.sha256(line).hexdigest(),
+        hash=records.line_hash(line),
         html=item.html,
         location=item.location,
         raw=item.raw,

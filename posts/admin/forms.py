@@ -201,6 +201,14 @@ def new_record() -> dict:
     }
 
 
+def posted_lock_version(data) -> int | None:
+    """The lock_version a page posted back (the post as the user saw it); None when missing or malformed."""
+    try:
+        return int(data.get("lock_version", ""))
+    except ValueError:
+        return None
+
+
 class RecordValidationError(forms.ValidationError):
     """A records.RecordError as a form error, in the importer's words."""
 
@@ -332,7 +340,7 @@ class PostForm(forms.ModelForm):
         score = dict(record["score"] or dict.fromkeys(SCORE_KEYS))
         score.update({key: cleaned[f"score_{key}"] for key in SCORE_KEYS if f"score_{key}" in self.fields})
         record["score"] = score
-        revision = dict(record["revision"] or {"status": None, "version": None, "last_reviewed": None})
+        revision = records.revision_of(record)
         if "revision_status" in self.fields:
             revision["status"] = cleaned["revision_status"]
         record["revision"] = revision

@@ -522,10 +522,7 @@ class PostAdmin(admin.ModelAdmin):
             raise Http404(f"Post {post.pk} has no revision {revision_id}.")
         history_url = reverse("admin:posts_post_revisions", args=[post.pk])
         if request.method == "POST":
-            try:
-                lock_version = int(request.POST.get("lock_version", ""))
-            except ValueError:
-                lock_version = None
+            lock_version = forms.posted_lock_version(request.POST)
             try:
                 result = revisions.post_rollback(post, target, author=request.user, expected_lock_version=lock_version)
             except EditConflict:

@@ -19,9 +19,10 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from posts import reviewing, revisions
-from posts.admin import diffing
+from posts.admin import diffing, forms
 from posts.admin.lists import LARGE_COLUMNS, CappedCountPaginator, StackFilter, capped_count, search_posts
 from posts.models import Post, ReviewNote, ReviewQueue, Revision
+from posts.querysets import REVIEW_REASONS, review_reason_q, review_reasons
 from posts.reviewing import PostClaimed
 from posts.services import EditConflict
 
@@ -44,15 +45,9 @@ REASONS = {
 
 
 def reason_codes(post: Post) -> list[str]:
-    """The REASONS that put `post` in the queue (querysets.REVIEW_QUEUE, spelled out)."""
-    codes = []
-    if post.needs_human_review:
-        codes.append("needs_review")
-    if post.ai_generated_style and post.reviewed_by_id is None:
-        codes.append("ai_style")
-    if post.pending_import:
-        codes.append("pending_import")
-    return codes
+    """The REASONS that put `post` in the queue (querysets.REVIEW_REASONS), in REASONS' order."""
+    found = review_reasons(post)
+    return [code for code in REASONS if code in found]
 
 
 def reasons(post: Post) -> list[str]:
@@ -72,12 +67,8 @@ class ReasonFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request, queryset):
-        if self.value() == "needs_review":
-            return queryset.filter(needs_human_review=True)
-        if self.value() == "ai_style":
-            return queryset.filter(ai_generated_style=True, reviewed_by__isnull=True)
-        if self.value() == "pending_import":
-            return queryset.filter(pending_import=True)
+        if self.value() in REVIEW_REASONS:
+            return queryset.filter(review_reason_q(self.value()))
         return queryset
 
 
@@ -372,10 +363,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         reviewer = request.user
         here = request.path
         queue = reverse("admin:posts_reviewqueue_changelist")
-        try:
-            lock_version = int(request.POST.get("lock_version", ""))
-        except ValueError:
-            lock_version = None
+        lock_version = forms.posted_lock_version(request.POST)
         try:
             if decision == "approve":
                 expected = {post.pk: lock_version} if lock_version is not None else None
