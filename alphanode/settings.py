@@ -275,3 +275,6 @@ CONTENT_SECURITY_POLICY = {
 RELEASE_FILE = BASE_DIR / "RELEASE"
 # /metrics answers only requests carrying `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Review queue: a reviewer's claim on a post lapses after this many minutes (others may then take the post).
+REVIEW_CLAIM_MINUTES = int(os.environ.get("REVIEW_CLAIM_MINUTES", "30"))

@@ -3,17 +3,21 @@
 import functools
 import operator
 from collections.abc import Mapping
+from datetime import timedelta
 
 from django.apps import apps
+from django.conf import settings
 from django.db import connection, models
 from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.utils import timezone
 
 # Fields a list entry shows (home, tags, entities, topics, similar posts).
 LIST_FIELDS = ("id", "slug", "title", "topic", "summary", "published_at", "updated_at", "reading_time", "difficulty")
 
 # Why a post waits for a human, the one statement of the review-queue rule:
 # flagged by the generator, holding a held-back import, or written in an AI
-# style that no reviewer has approved yet. Each reason is the post column
+# style that no reviewer has approved yet, or changed for readers since its
+# approval. Each reason is the post column
 # values it needs; REVIEW_QUEUE (the SQL side, also the condition of the
 # partial index `post_review_queue`, so PostgreSQL uses it for every query on
 # the queue) and `review_reasons` (the Python side) are both read from it.
@@ -21,6 +25,7 @@ REVIEW_REASONS = {
     "needs_review": {"needs_human_review": True},
     "pending_import": {"pending_import": True},
     "ai_style": {"ai_generated_style": True, "reviewed_by_id": None},
+    "changed": {"changed_since_approval": True},
 }
 
 
@@ -51,7 +56,25 @@ def review_reasons(post) -> list[str]:
     ]
 
 
+def claim_cutoff():
+    """Claims taken before this moment have lapsed (settings.REVIEW_CLAIM_MINUTES)."""
+    return timezone.now() - timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
+
+
+def claim_is_active(post) -> bool:
+    """Whether someone's claim on `post` still holds."""
+    return post.claimed_by_id is not None and post.claimed_at is not None and post.claimed_at >= claim_cutoff()
+
+
 class PostQuerySet(models.QuerySet):
+    def claimed(self):
+        """Posts someone's claim still holds (lapsed claims count as none)."""
+        return self.filter(claimed_by__isnull=False, claimed_at__gte=claim_cutoff())
+
+    def unclaimed(self):
+        """Posts free to claim: never claimed, released, or the claim lapsed."""
+        return self.exclude(claimed_by__isnull=False, claimed_at__gte=claim_cutoff())
+
     def published(self):
         return self.filter(state="published")
 

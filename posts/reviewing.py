@@ -7,7 +7,8 @@ posts; the review page a batch of one) and each leaves a ReviewNote.
 
 Claims: a reviewer claims a post so that two reviewers don't work on the same
 one. A decision on a post claimed by someone else is skipped, never applied,
-until that reviewer releases it or another one takes it over explicitly.
+until that reviewer releases it, another one takes it over explicitly, or the
+claim lapses (settings.REVIEW_CLAIM_MINUTES, 30 by default).
 """
 
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from django.utils import timezone
 from posts import records, services
 from posts.exporting import record_of
 from posts.models import Post, ReviewNote, Revision
+from posts.querysets import claim_is_active
 from posts.revisions import pending_revision, revision_record
 
 
@@ -38,7 +40,7 @@ class ReviewOutcome:
 
 
 def _claimed_elsewhere(post: Post, reviewer) -> bool:
-    return post.claimed_by_id is not None and post.claimed_by_id != reviewer.pk
+    return claim_is_active(post) and post.claimed_by_id != reviewer.pk
 
 
 def _split_by_claim(posts, reviewer, outcome: ReviewOutcome) -> list[Post]:
@@ -128,6 +130,19 @@ def posts_unpublish(post_ids: list[int], *, reviewer, note: str = "") -> ReviewO
             services.post_set_state(post_id, state=Post.State.DRAFT)
         _release(ids)
         _note(ids, reviewer, ReviewNote.Decision.UNPUBLISHED, note)
+    outcome.done = ids
+    return outcome
+
+
+def posts_publish(post_ids: list[int], *, reviewer, note: str = "") -> ReviewOutcome:
+    """Put the posts on the site (state published; the first time sets published_at)."""
+    outcome = ReviewOutcome()
+    ready = _split_by_claim(Post.objects.select_related("claimed_by").filter(pk__in=post_ids), reviewer, outcome)
+    ids = [post.pk for post in ready]
+    with transaction.atomic():
+        for post_id in ids:
+            services.post_set_state(post_id, state=Post.State.PUBLISHED)
+        _note(ids, reviewer, ReviewNote.Decision.PUBLISHED, note)
     outcome.done = ids
     return outcome
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, F, Max, When
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
@@ -126,6 +126,7 @@ _UPDATED_COLUMNS = [
     "pending_import",
     "flagged_at",
     "reviewed_by_id",
+    "changed_since_approval",
     "updated_at",
     "topic_slug",
     "search_terms",
@@ -144,6 +145,7 @@ _EXISTING_COLUMNS = (
     "pending_import",
     "flagged_at",
     "reviewed_by_id",
+    "changed_since_approval",
     "topic",
 )
 
@@ -186,6 +188,7 @@ def posts_write(
         accepted = _reject_taken_references(prepared, existing, result)
         now = timezone.now()
         writes, held = [], []
+        taken = _taken_versions(accepted, existing) if reason == Revision.Reason.EDIT else {}
         for item in accepted:
             current = existing.get(item.source_id)
             action = _classify(item, current, reason)
@@ -196,9 +199,10 @@ def posts_write(
                 held.append((item, current))
             else:
                 if reason == Revision.Reason.EDIT and current is not None:
-                    item = _with_bumped_version(item)
+                    item = _with_bumped_version(item, taken.get(current["id"], set()))
                 writes.append((item, current))
         slugs = _new_slugs([item for item, current in writes if current is None])
+        changed = set() if approve else _reader_content_changed(writes)
         rows = [
             _post_row(
                 item,
@@ -210,6 +214,7 @@ def posts_write(
                 new_state=new_state,
                 approve=approve,
                 clear_pending=clear_pending,
+                reader_changed=current is not None and current["id"] in changed,
             )
             for item, current in writes
         ]
@@ -226,6 +231,7 @@ def posts_write(
             _revision_row(item, current["id"], reason, author, note, now, applied=False, approved=False)
             for item, current in held
         ]
+        _number_revisions(revisions)
         bulk.insert(Revision, revisions)
         for item, current in held:
             Post.objects.filter(pk=current["id"]).update(
@@ -302,10 +308,23 @@ def bump_version(version: str | None) -> str:
     return ".".join([*head, str(int(last) + 1)])
 
 
-def _with_bumped_version(item: PreparedRecord) -> PreparedRecord:
+def _taken_versions(items: list[PreparedRecord], existing: dict) -> dict[int, set[str]]:
+    """{post id: every version its revisions carry}: an edit's bump must not reuse one (after a rollback)."""
+    ids = [existing[item.source_id]["id"] for item in items if item.source_id in existing]
+    taken = {}
+    for post_id, version in Revision.objects.filter(post_id__in=ids).values_list("post_id", "version"):
+        taken.setdefault(post_id, set()).add(version)
+    return taken
+
+
+def _with_bumped_version(item: PreparedRecord, taken: set[str] = frozenset()) -> PreparedRecord:
+    """The record with its version's last number bumped past every version the post already had."""
     canonical = dict(item.canonical)
     revision = records.revision_of(canonical)
-    revision["version"] = bump_version(revision["version"])
+    version = bump_version(revision["version"])
+    while version in taken:
+        version = bump_version(version)
+    revision["version"] = version
     canonical["revision"] = revision
     line = records.record_line(canonical)
     return PreparedRecord(
@@ -323,7 +342,51 @@ def in_review_queue(post) -> bool:
     return bool(review_reasons(post))
 
 
-def _post_row(item, current, *, reason, author, now, slug, new_state, approve, clear_pending) -> dict:
+# What readers see of a post: a change to these after an approval sends it back to the queue
+# ("changed since approval"); metadata (tags, scores, notes, ...) does not.
+READER_FIELDS = ("title", "summary", "body", "image_sources", "code_language")
+
+
+def _reader_content(record: dict) -> tuple:
+    return tuple(
+        [(i["source"], i["url"], i["caption"]) for i in record[name]] if name == "image_sources" else record[name]
+        for name in READER_FIELDS
+    )
+
+
+def _reader_content_changed(writes: list[tuple[PreparedRecord, dict | None]]) -> set[int]:
+    """Ids of approved posts whose reader-visible content this write changes (two queries)."""
+    approved = {current["id"]: item for item, current in writes if current and current["reviewed_by_id"] is not None}
+    if not approved:
+        return set()
+    stored = {
+        row["id"]: {**row, "image_sources": []}
+        for row in Post.objects.filter(pk__in=approved).values("id", "title", "summary", "body", "code_language")
+    }
+    for image in ImageSource.objects.filter(post_id__in=approved).order_by("post_id", "position").values():
+        stored[image["post_id"]]["image_sources"].append(image)
+    return {
+        post_id
+        for post_id, item in approved.items()
+        if _reader_content(item.canonical) != _reader_content(stored[post_id])
+    }
+
+
+def _number_revisions(rows: list[dict]) -> None:
+    """Give each new revision row its post's next number (1, 2, 3, ...); batch writers are serialized."""
+    last = dict(
+        Revision.objects.filter(post_id__in={row["post_id"] for row in rows})
+        .values("post_id")
+        .annotate(last=Max("number"))
+        .values_list("post_id", "last")
+    )
+    for row in rows:
+        row["number"] = last[row["post_id"]] = last.get(row["post_id"], 0) + 1
+
+
+def _post_row(
+    item, current, *, reason, author, now, slug, new_state, approve, clear_pending, reader_changed=False
+) -> dict:
     fields = records.post_fields(item.canonical)
     is_import = reason == Revision.Reason.IMPORT
     if current is None:
@@ -336,6 +399,7 @@ def _post_row(item, current, *, reason, author, now, slug, new_state, approve, c
             "import_hash": item.hash if is_import else "",
             "pending_import": False,
             "reviewed_by_id": author.pk if approve and author else None,
+            "changed_since_approval": False,
         }
         flagged_before = None
     else:
@@ -348,6 +412,7 @@ def _post_row(item, current, *, reason, author, now, slug, new_state, approve, c
             "import_hash": item.hash if is_import else current["import_hash"],
             "pending_import": False if (is_import or clear_pending) else current["pending_import"],
             "reviewed_by_id": _reviewer_after_update(current, approve=approve, author=author, is_import=is_import),
+            "changed_since_approval": False if approve else (current["changed_since_approval"] or reader_changed),
         }
         flagged_before = current["flagged_at"]
     queued = in_review_queue({**fields, **site})
@@ -613,6 +678,7 @@ def posts_mark_approved(*, post_ids: list[int], reviewer) -> None:
         Revision.objects.filter(pk__in=[pk for pk in live if pk is not None]).update(approved=True)
         Post.objects.filter(pk__in=post_ids).update(
             reviewed_by=reviewer,
+            changed_since_approval=False,
             flagged_at=Case(When(pending_import=True, then=F("flagged_at")), default=None),
             lock_version=F("lock_version") + 1,
         )
@@ -633,12 +699,13 @@ def post_settle_import(*, post_id: int) -> None:
 def posts_claim(*, post_ids: list[int], reviewer, take_over: bool = False) -> list[int]:
     """Claim posts for `reviewer` and return the ids now claimed by them.
 
-    Without `take_over`, a claim someone else holds is left alone, checked in
-    the UPDATE itself so a claim taken since the caller's read is not overwritten.
+    Without `take_over`, a claim someone else holds (and that has not lapsed)
+    is left alone, checked in the UPDATE itself so a claim taken since the
+    caller's read is not overwritten.
     """
     claimable = Post.objects.filter(pk__in=post_ids)
     if not take_over:
-        claimable = claimable.filter(Q(claimed_by__isnull=True) | Q(claimed_by=reviewer))
+        claimable = claimable.unclaimed() | claimable.filter(claimed_by=reviewer)
     claimable.update(claimed_by=reviewer, claimed_at=timezone.now())
     return list(Post.objects.filter(pk__in=post_ids, claimed_by=reviewer).values_list("pk", flat=True))
 

@@ -47,3 +47,10 @@ class CSPMiddleware:
             return response
         response[HEADER] = self.header
         return response
+
+
+def framed_by_own_pages_header() -> str:
+    """The site's policy, except that the site's own pages may frame the response (the admin's article previews)."""
+    policy = getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}
+    directives = {**policy.get("DIRECTIVES", {}), "frame-ancestors": ["'self'"]}
+    return policy_header({"DIRECTIVES": directives})

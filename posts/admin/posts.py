@@ -35,6 +35,8 @@ from posts.admin.lists import (
 from posts.models import ImageSource, Post, PostEntity, Revision
 from posts.services import EditConflict
 
+REVIEW_PERMISSION = "posts.review_post"
+
 FLAG_LABELS = {
     "needs_human_review": "needs review",
     "ai_generated_style": "AI style",
@@ -314,9 +316,11 @@ class PostAdmin(admin.ModelAdmin):
         readonly = list(self.readonly_fields)
         if obj is not None:
             readonly.append("source_id")
-        if not request.user.has_perm("posts.review_post"):
+        if not request.user.has_perm(REVIEW_PERMISSION):
             # Clearing the flag is what approval does; only reviewers approve.
             readonly.append("needs_human_review")
+            # Publishing, unpublishing and archiving are reviewer decisions (README, "Editing and reviewing").
+            readonly.append("state")
         return readonly
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -400,6 +404,8 @@ class PostAdmin(admin.ModelAdmin):
         if slug and (not change or "slug" in form.changed_data):
             services.post_change_slug(post_id, slug=slug)
         if change and "state" in form.changed_data:
+            if not request.user.has_perm(REVIEW_PERMISSION):
+                raise PermissionDenied  # the field is read-only for them; this is the server's own check
             services.post_set_state(post_id, state=form.cleaned_data["state"])
         obj.pk = post_id
         # Documented model state (Model._state): the admin's redirect and log entry need a saved object.
