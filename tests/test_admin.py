@@ -335,6 +335,9 @@ def test_preview_renders_the_unsaved_article(editor):
     assert "<h2>A new section</h2>" in page
     assert '<pre class="highlight" data-language="python">' in page
     assert 'class="post-figure"' in page  # the first image source, as readers see it
+    assert "posts/detail.html" in [template.name for template in response.templates]  # the reader's own page
+    assert "alphanode post meta" in page
+    assert "no-store" in response["Cache-Control"]
     assert Post.objects.get(pk=post.pk).body == post.body  # nothing saved
 
     broken = editor.post(reverse("admin:posts_post_preview", args=[post.pk]), {**data, "score_quality": "140"})

@@ -20,8 +20,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from posts import cache_tags, rendering, revisions, services
-from posts.admin import diffing, forms
+from alphanode.ops.csp import HEADER, framed_by_own_pages_header
+from posts import cache_tags, revisions, services
+from posts.admin import article, diffing, forms
 from posts.admin.lists import (
     LARGE_COLUMNS,
     CappedCountPaginator,
@@ -469,18 +470,21 @@ class PostAdmin(admin.ModelAdmin):
         form.check_lock_version = False
         for inline, formset_class, prefix in self._inline_formsets(request, post):
             formset_class(**self.get_formset_kwargs(request, form.instance, inline, prefix))
-        valid = form.is_valid() and form.record is not None
-        errors = [] if valid else _form_errors(form)
+        if form.is_valid() and form.record is not None:
+            # The reader's own template and CSS (framed by the form's preview panel, or in a tab).
+            return article.article_response(request, form.record, post=post)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Preview",
             "post": post,
-            "record": form.record,
-            "body_html": rendering.render_record(form.record) if valid else "",
-            "errors": errors,
+            "errors": _form_errors(form),
         }
-        return TemplateResponse(request, "admin/posts/post/preview.html", context)
+        response = TemplateResponse(request, "admin/posts/post/preview.html", context)
+        response["Cache-Control"] = "no-store"
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        response[HEADER] = framed_by_own_pages_header()
+        return response
 
     def _inline_formsets(self, request, obj):
         prefixes = {}
@@ -546,7 +550,9 @@ class PostAdmin(admin.ModelAdmin):
             elif result.unchanged:
                 self.message_user(request, "The post already has that content; nothing was written.", messages.INFO)
             else:
-                self.message_user(request, f"Rolled back to revision {target.pk} (version {target.version or 'none'}).")
+                self.message_user(
+                    request, f"Rolled back to revision {target.number} (version {target.version or 'none'})."
+                )
             return HttpResponseRedirect(history_url)
         live = revisions.live_revision(post.pk)
         current = revisions.current_record(post.pk)
