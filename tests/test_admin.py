@@ -121,7 +121,8 @@ def test_change_form_shows_the_record_in_fieldsets_with_inlines(admin_client):
         'class="editorial-markdown"',
         "Image sources (the first is the article&#x27;s figure)",
         "Entities",
-        "Preview the unsaved article",
+        "Show live preview",
+        "Preview in a new tab",
         "Revisions and rollback",
         "View on site",
         "python services, backend, python",  # the stack, in record order
