@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_POSTS ?= 300
 
-.PHONY: setup run test test-fast lint format browser deps-browser clean deploy rollback
+.PHONY: setup run test test-fast lint format browser deps-browser clean deploy rollback requirements
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,13 @@ lint: setup
 format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## requirements: pin requirements.in / requirements-dev.in into the .txt files (pip-tools; keeps today's pins,
+## UPGRADE=1 moves them to the newest versions the .in files allow)
+PIP_COMPILE = $(BIN)/pip-compile --quiet --no-strip-extras --no-emit-index-url --no-emit-find-links $(if $(UPGRADE),--upgrade)
+requirements: setup
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 ## deploy: deploy REF (default HEAD) on this machine; see "Deploying" in README.md
 REF ?= HEAD

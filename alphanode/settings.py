@@ -59,7 +59,6 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.sitemaps",
     "taggit",
-    "csp",
     "alphanode.pagecache",
     "alphanode.ops",
     "posts",
@@ -72,7 +71,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Header-setting middleware sits above the page cache so cached hits get the headers too.
     # After WhiteNoise: static files need no policy; pages and the admin get one.
-    "alphanode.ops.csp.PolicyOnceCSPMiddleware",
+    "alphanode.ops.csp.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Serves cached pages before sessions, auth and views run (see alphanode/pagecache/).
     "alphanode.pagecache.middleware.PageCacheMiddleware",
@@ -276,3 +275,6 @@ CONTENT_SECURITY_POLICY = {
 RELEASE_FILE = BASE_DIR / "RELEASE"
 # /metrics answers only requests carrying `Authorization: Bearer <METRICS_TOKEN>`; unset, it is off (404).
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
+# Review queue: a reviewer's claim on a post lapses after this many minutes (others may then take the post).
+REVIEW_CLAIM_MINUTES = int(os.environ.get("REVIEW_CLAIM_MINUTES", "30"))

@@ -67,7 +67,7 @@ class ImportReport:
         rate = self.total / self.seconds if self.seconds else 0.0
         return (
             f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"rejected {self.rejected} in {self.seconds:.1f} s ({rate:.0f} records/s)"
+            f"held {self.held}, rejected {self.rejected} in {self.seconds:.1f} s ({rate:.0f} records/s)"
         )
 
 
@@ -301,7 +301,7 @@ def _finish_run(run: ImportRun, report: ImportReport, status: str, failure: str)
 
 def _count(report: ImportReport, result: WriteResult) -> None:
     report.created += result.created
-    report.updated += result.updated + result.held
+    report.updated += result.updated
     report.held += result.held
     report.unchanged += result.unchanged
 

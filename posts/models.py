@@ -102,6 +102,9 @@ class Post(models.Model):
     pending_import = models.BooleanField(
         default=False, help_text="An import arrived after an editor's change and waits for review."
     )
+    changed_since_approval = models.BooleanField(
+        default=False, help_text="Readers see content (title, summary, body, figures, code) no reviewer approved yet."
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -266,6 +269,7 @@ class Revision(models.Model):
         REVIEW = "review", "review"
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField(help_text="The post's own revision count: 1, 2, 3, ...")
     version = models.CharField(max_length=50, blank=True)
     status = models.CharField(max_length=50, blank=True, help_text="The record's revision.status.")
     last_reviewed = models.DateField(null=True, blank=True)
@@ -285,9 +289,10 @@ class Revision(models.Model):
         indexes = [
             models.Index(fields=["post", "-created_at", "-id"], name="revision_post_latest"),
         ]
+        constraints = [models.UniqueConstraint(fields=["post", "number"], name="revision_number_unique")]
 
     def __str__(self):
-        return f"{self.post_id} v{self.version} ({self.reason})"
+        return f"{self.post_id} #{self.number} v{self.version} ({self.reason})"
 
 
 class ReviewNote(models.Model):
@@ -297,6 +302,7 @@ class ReviewNote(models.Model):
         APPROVED = "approved", "approved"
         CHANGES_REQUESTED = "changes_requested", "changes requested"
         UNPUBLISHED = "unpublished", "unpublished"
+        PUBLISHED = "published", "published"
         IMPORT_APPLIED = "import_applied", "held import applied"
         IMPORT_DISMISSED = "import_dismissed", "held import dismissed"
 

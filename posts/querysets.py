@@ -1,22 +1,80 @@
 """Reads: the questions the site asks about posts, as QuerySet methods."""
 
+import functools
+import operator
+from collections.abc import Mapping
+from datetime import timedelta
+
 from django.apps import apps
+from django.conf import settings
 from django.db import connection, models
 from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.utils import timezone
 
 # Fields a list entry shows (home, tags, entities, topics, similar posts).
 LIST_FIELDS = ("id", "slug", "title", "topic", "summary", "published_at", "updated_at", "reading_time", "difficulty")
 
-# Posts that wait for a human: flagged by the generator, holding a held-back
-# import, or written in an AI style that no reviewer has approved yet. The
-# partial index `post_review_queue` has this exact condition, so PostgreSQL
-# can use it for every query on the queue.
-REVIEW_QUEUE = (
-    Q(needs_human_review=True) | Q(pending_import=True) | Q(ai_generated_style=True, reviewed_by__isnull=True)
-)
+# Why a post waits for a human, the one statement of the review-queue rule:
+# flagged by the generator, holding a held-back import, or written in an AI
+# style that no reviewer has approved yet, or changed for readers since its
+# approval. Each reason is the post column
+# values it needs; REVIEW_QUEUE (the SQL side, also the condition of the
+# partial index `post_review_queue`, so PostgreSQL uses it for every query on
+# the queue) and `review_reasons` (the Python side) are both read from it.
+REVIEW_REASONS = {
+    "needs_review": {"needs_human_review": True},
+    "pending_import": {"pending_import": True},
+    "ai_style": {"ai_generated_style": True, "reviewed_by_id": None},
+    "changed": {"changed_since_approval": True},
+}
+
+
+def review_reason_q(code: str) -> Q:
+    """The SQL condition of one review reason (a REVIEW_REASONS code)."""
+    return _reason_q(REVIEW_REASONS[code])
+
+
+def _reason_q(columns: dict) -> Q:
+    return Q(
+        **{
+            f"{name.removesuffix('_id')}__isnull" if value is None else name: True if value is None else value
+            for name, value in columns.items()
+        }
+    )
+
+
+REVIEW_QUEUE = functools.reduce(operator.or_, (_reason_q(columns) for columns in REVIEW_REASONS.values()))
+
+
+def review_reasons(post) -> list[str]:
+    """The REVIEW_REASONS codes that hold for `post` (a Post or a mapping of its column values)."""
+    value = post.get if isinstance(post, Mapping) else functools.partial(getattr, post)
+    return [
+        code
+        for code, columns in REVIEW_REASONS.items()
+        if all(value(name) == wanted if wanted is not None else value(name) is None for name, wanted in columns.items())
+    ]
+
+
+def claim_cutoff():
+    """Claims taken before this moment have lapsed (settings.REVIEW_CLAIM_MINUTES)."""
+    return timezone.now() - timedelta(minutes=settings.REVIEW_CLAIM_MINUTES)
+
+
+def claim_is_active(post) -> bool:
+    """Whether someone's claim on `post` still holds."""
+    return post.claimed_by_id is not None and post.claimed_at is not None and post.claimed_at >= claim_cutoff()
 
 
 class PostQuerySet(models.QuerySet):
+    def claimed(self):
+        """Posts someone's claim still holds (lapsed claims count as none)."""
+        return self.filter(claimed_by__isnull=False, claimed_at__gte=claim_cutoff())
+
+    def unclaimed(self):
+        """Posts free to claim: never claimed, released, or the claim lapsed."""
+        return self.exclude(claimed_by__isnull=False, claimed_at__gte=claim_cutoff())
+
     def published(self):
         return self.filter(state="published")
 

@@ -85,15 +85,13 @@ class Payload(Struct, forbid_unknown_fields=True):
     seed: int | None = None
 
 
-class Record(Struct, forbid_unknown_fields=True):
-    """One post as the generator sends it; field order is the spec's (and the meta box's)."""
+class Record(Struct, forbid_unknown_fields=True, kw_only=True):
+    """One post as the generator sends it, fields in the spec's order (kw_only lets required ones sit anywhere)."""
 
     title: Text300
     topic: Text300
     summary: Annotated[str, Meta(max_length=2000)]
     body: Annotated[str, Meta(max_length=1_000_000)]
-    reference: Annotated[str, Meta(min_length=1, max_length=200)]
-    payload: dict[str, Any]
     ai_outline: dict[Annotated[str, Meta(pattern=SNAKE_CASE, max_length=100)], str] | None = None
     ai_brief: Annotated[str, Meta(max_length=4000)] | None = None
     stack: list[TagName] = []
@@ -104,40 +102,18 @@ class Record(Struct, forbid_unknown_fields=True):
     view_count: Annotated[int, Meta(ge=0, le=2**63 - 1)] | None = None
     score: Score | None = None
     revision: RevisionInfo | None = None
+    reference: Annotated[str, Meta(min_length=1, max_length=200)]
     hash: Annotated[str, Meta(pattern=HEX, max_length=128)] | None = None
     flags: Flags | None = None
     checklist: list[Annotated[str, Meta(max_length=1000)]] = []
     entities: list[EntityRecord] = []
     image_sources: list[ImageSourceRecord] = []
+    payload: dict[str, Any]
     notes: list[Annotated[str, Meta(max_length=4000)]] = []
 
 
 # The spec's field order: the canonical form, the export, and the meta box follow it.
-FIELDS = (
-    "title",
-    "topic",
-    "summary",
-    "body",
-    "ai_outline",
-    "ai_brief",
-    "stack",
-    "tools",
-    "code_language",
-    "difficulty",
-    "reading_time",
-    "view_count",
-    "score",
-    "revision",
-    "reference",
-    "hash",
-    "flags",
-    "checklist",
-    "entities",
-    "image_sources",
-    "payload",
-    "notes",
-)
-assert set(FIELDS) == set(Record.__struct_fields__)
+FIELDS = Record.__struct_fields__
 FLAG_NAMES = Flags.__struct_fields__
 
 
@@ -334,7 +310,17 @@ def record_line(canonical: dict) -> bytes:
 
 def record_hash(canonical: dict) -> str:
     """Content identity: two records with the same hash are the same post content."""
-    return hashlib.sha256(record_line(canonical)).hexdigest()
+    return line_hash(record_line(canonical))
+
+
+def line_hash(line: bytes) -> str:
+    """record_hash of a record already encoded by record_line (the write path has the line at hand)."""
+    return hashlib.sha256(line).hexdigest()
+
+
+def revision_of(canonical: dict) -> dict:
+    """The record's `revision` object as a new dict; every key None when the record has none."""
+    return {**dict.fromkeys(RevisionInfo.__struct_fields__), **(canonical["revision"] or {})}
 
 
 def decode_record(raw: bytes | str) -> Any:

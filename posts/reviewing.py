@@ -7,18 +7,19 @@ posts; the review page a batch of one) and each leaves a ReviewNote.
 
 Claims: a reviewer claims a post so that two reviewers don't work on the same
 one. A decision on a post claimed by someone else is skipped, never applied,
-until that reviewer releases it or another one takes it over explicitly.
+until that reviewer releases it, another one takes it over explicitly, or the
+claim lapses (settings.REVIEW_CLAIM_MINUTES, 30 by default).
 """
 
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Case, F, When
 from django.utils import timezone
 
 from posts import records, services
 from posts.exporting import record_of
 from posts.models import Post, ReviewNote, Revision
+from posts.querysets import claim_is_active
 from posts.revisions import pending_revision, revision_record
 
 
@@ -39,7 +40,7 @@ class ReviewOutcome:
 
 
 def _claimed_elsewhere(post: Post, reviewer) -> bool:
-    return post.claimed_by_id is not None and post.claimed_by_id != reviewer.pk
+    return claim_is_active(post) and post.claimed_by_id != reviewer.pk
 
 
 def _split_by_claim(posts, reviewer, outcome: ReviewOutcome) -> list[Post]:
@@ -53,7 +54,7 @@ def _split_by_claim(posts, reviewer, outcome: ReviewOutcome) -> list[Post]:
 
 
 def _approved_record(record: dict, today: str) -> dict:
-    revision = record["revision"] or {"status": None, "version": None, "last_reviewed": None}
+    revision = records.revision_of(record)
     record = {
         **record,
         "flags": {**record["flags"], "needs_human_review": False},
@@ -98,14 +99,7 @@ def posts_approve(
         written = {change.post_id for change in result.changes}
         # Content already as approved (flag clear, reviewed today): nothing to write,
         # so the approval goes on the live revision and the post.
-        same = [post_id for post_id in ids if post_id not in written]
-        if same:
-            live = Post.objects.filter(pk__in=same).with_revision_ids().values_list("live_revision_id", flat=True)
-            Revision.objects.filter(pk__in=list(live)).update(approved=True)
-            Post.objects.filter(pk__in=same).update(
-                reviewed_by=reviewer,
-                flagged_at=Case(When(pending_import=True, then=F("flagged_at")), default=None),
-            )
+        services.posts_mark_approved(post_ids=[post_id for post_id in ids if post_id not in written], reviewer=reviewer)
         _release(ids)
         _note(ids, reviewer, ReviewNote.Decision.APPROVED, note)
     outcome.done = ids
@@ -140,17 +134,25 @@ def posts_unpublish(post_ids: list[int], *, reviewer, note: str = "") -> ReviewO
     return outcome
 
 
+def posts_publish(post_ids: list[int], *, reviewer, note: str = "") -> ReviewOutcome:
+    """Put the posts on the site (state published; the first time sets published_at)."""
+    outcome = ReviewOutcome()
+    ready = _split_by_claim(Post.objects.select_related("claimed_by").filter(pk__in=post_ids), reviewer, outcome)
+    ids = [post.pk for post in ready]
+    with transaction.atomic():
+        for post_id in ids:
+            services.post_set_state(post_id, state=Post.State.PUBLISHED)
+        _note(ids, reviewer, ReviewNote.Decision.PUBLISHED, note)
+    outcome.done = ids
+    return outcome
+
+
 def posts_claim(post_ids: list[int], *, reviewer, take_over: bool = False) -> ReviewOutcome:
     """Claim posts for `reviewer`; posts claimed by others are skipped unless `take_over`."""
     outcome = ReviewOutcome()
     posts = Post.objects.select_related("claimed_by").filter(pk__in=post_ids)
     ready = list(posts) if take_over else _split_by_claim(posts, reviewer, outcome)
-    claimable = Post.objects.filter(pk__in=[post.pk for post in ready])
-    if not take_over:
-        # Checked again in the UPDATE: a claim taken since the read is not overwritten.
-        claimable = claimable.filter(claimed_by__isnull=True) | claimable.filter(claimed_by=reviewer)
-    claimable.update(claimed_by=reviewer, claimed_at=timezone.now())
-    outcome.done = list(Post.objects.filter(pk__in=post_ids, claimed_by=reviewer).values_list("pk", flat=True))
+    outcome.done = services.posts_claim(post_ids=[post.pk for post in ready], reviewer=reviewer, take_over=take_over)
     for post in ready:
         if post.pk not in outcome.done:
             outcome.skipped[post.pk] = "claimed by another reviewer a moment ago"
@@ -160,9 +162,7 @@ def posts_claim(post_ids: list[int], *, reviewer, take_over: bool = False) -> Re
 def posts_release_claim(post_ids: list[int], *, reviewer) -> ReviewOutcome:
     """Give up `reviewer`'s own claims; other reviewers' claims stay."""
     outcome = ReviewOutcome()
-    mine = Post.objects.filter(pk__in=post_ids, claimed_by=reviewer)
-    outcome.done = list(mine.values_list("pk", flat=True))
-    mine.update(claimed_by=None, claimed_at=None)
+    outcome.done = services.posts_release_claims(post_ids=post_ids, reviewer=reviewer)
     for post_id in set(post_ids) - set(outcome.done):
         outcome.skipped[post_id] = "not claimed by you"
     return outcome
@@ -182,7 +182,7 @@ def post_apply_import(post: Post, *, reviewer, note: str = "") -> services.Write
         )
         if result.unchanged:
             # The held import equals the current content: settling it is all there is to do.
-            _clear_pending(post)
+            services.post_settle_import(post_id=post.pk)
         _note([post.pk], reviewer, ReviewNote.Decision.IMPORT_APPLIED, note)
     return result
 
@@ -195,7 +195,7 @@ def post_dismiss_import(post: Post, *, reviewer, note: str = "") -> None:
     """
     pending = _pending_revision(post, reviewer)
     with transaction.atomic():
-        _clear_pending(post)
+        services.post_settle_import(post_id=post.pk)
         ReviewNote.objects.create(
             post=post, decision=ReviewNote.Decision.IMPORT_DISMISSED, text=note, revision=pending, author=reviewer
         )
@@ -211,18 +211,8 @@ def _pending_revision(post: Post, reviewer) -> Revision:
     return pending
 
 
-def _clear_pending(post: Post) -> None:
-    post = Post.objects.get(pk=post.pk)
-    queued = services.in_review_queue(
-        {"needs_human_review": post.needs_human_review, "ai_generated_style": post.ai_generated_style},
-        False,
-        post.reviewed_by_id,
-    )
-    Post.objects.filter(pk=post.pk).update(pending_import=False, flagged_at=post.flagged_at if queued else None)
-
-
 def _release(post_ids: list[int]) -> None:
-    Post.objects.filter(pk__in=post_ids).update(claimed_by=None, claimed_at=None)
+    services.posts_release_claims(post_ids=post_ids)
 
 
 def _note(post_ids: list[int], reviewer, decision: str, text: str) -> None:

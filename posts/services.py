@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Max, When
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
 
 from posts import bulk, records, rendering, search
 from posts.models import Entity, ImageSource, Post, PostEntity, Revision, StackTag, ToolTag
+from posts.querysets import review_reasons
 from posts.records import RecordError
 from posts.signals import posts_changed
 
@@ -51,7 +52,7 @@ def prepare_record(canonical: dict, *, location: str = "", raw: bytes | None = N
     return PreparedRecord(
         canonical=canonical,
         line=line,
-        hash=hashlib.sha256(line).hexdigest(),
+        hash=records.line_hash(line),
         html=rendering.render_record(canonical),
         location=location,
         raw=raw,
@@ -125,6 +126,7 @@ _UPDATED_COLUMNS = [
     "pending_import",
     "flagged_at",
     "reviewed_by_id",
+    "changed_since_approval",
     "updated_at",
     "topic_slug",
     "search_terms",
@@ -143,6 +145,7 @@ _EXISTING_COLUMNS = (
     "pending_import",
     "flagged_at",
     "reviewed_by_id",
+    "changed_since_approval",
     "topic",
 )
 
@@ -185,6 +188,7 @@ def posts_write(
         accepted = _reject_taken_references(prepared, existing, result)
         now = timezone.now()
         writes, held = [], []
+        taken = _taken_versions(accepted, existing) if reason == Revision.Reason.EDIT else {}
         for item in accepted:
             current = existing.get(item.source_id)
             action = _classify(item, current, reason)
@@ -195,9 +199,10 @@ def posts_write(
                 held.append((item, current))
             else:
                 if reason == Revision.Reason.EDIT and current is not None:
-                    item = _with_bumped_version(item)
+                    item = _with_bumped_version(item, taken.get(current["id"], set()))
                 writes.append((item, current))
         slugs = _new_slugs([item for item, current in writes if current is None])
+        changed = set() if approve else _reader_content_changed(writes)
         rows = [
             _post_row(
                 item,
@@ -209,6 +214,7 @@ def posts_write(
                 new_state=new_state,
                 approve=approve,
                 clear_pending=clear_pending,
+                reader_changed=current is not None and current["id"] in changed,
             )
             for item, current in writes
         ]
@@ -225,6 +231,7 @@ def posts_write(
             _revision_row(item, current["id"], reason, author, note, now, applied=False, approved=False)
             for item, current in held
         ]
+        _number_revisions(revisions)
         bulk.insert(Revision, revisions)
         for item, current in held:
             Post.objects.filter(pk=current["id"]).update(
@@ -301,28 +308,85 @@ def bump_version(version: str | None) -> str:
     return ".".join([*head, str(int(last) + 1)])
 
 
-def _with_bumped_version(item: PreparedRecord) -> PreparedRecord:
+def _taken_versions(items: list[PreparedRecord], existing: dict) -> dict[int, set[str]]:
+    """{post id: every version its revisions carry}: an edit's bump must not reuse one (after a rollback)."""
+    ids = [existing[item.source_id]["id"] for item in items if item.source_id in existing]
+    taken = {}
+    for post_id, version in Revision.objects.filter(post_id__in=ids).values_list("post_id", "version"):
+        taken.setdefault(post_id, set()).add(version)
+    return taken
+
+
+def _with_bumped_version(item: PreparedRecord, taken: set[str] = frozenset()) -> PreparedRecord:
+    """The record with its version's last number bumped past every version the post already had."""
     canonical = dict(item.canonical)
-    revision = dict(canonical["revision"] or {"status": None, "version": None, "last_reviewed": None})
-    revision["version"] = bump_version(revision["version"])
+    revision = records.revision_of(canonical)
+    version = bump_version(revision["version"])
+    while version in taken:
+        version = bump_version(version)
+    revision["version"] = version
     canonical["revision"] = revision
     line = records.record_line(canonical)
     return PreparedRecord(
         canonical=canonical,
         line=line,
-        hash=hashlib.sha256(line).hexdigest(),
+        hash=records.line_hash(line),
         html=item.html,
         location=item.location,
         raw=item.raw,
     )
 
 
-def in_review_queue(fields: dict, pending: bool, reviewed_by_id: int | None) -> bool:
-    """The Python side of querysets.REVIEW_QUEUE, for flagged_at."""
-    return fields["needs_human_review"] or pending or (fields["ai_generated_style"] and reviewed_by_id is None)
+def in_review_queue(post) -> bool:
+    """Whether a post (or a mapping of its column values) waits for a reviewer: querysets.REVIEW_REASONS."""
+    return bool(review_reasons(post))
 
 
-def _post_row(item, current, *, reason, author, now, slug, new_state, approve, clear_pending) -> dict:
+# What readers see of a post: a change to these after an approval sends it back to the queue
+# ("changed since approval"); metadata (tags, scores, notes, ...) does not.
+READER_FIELDS = ("title", "summary", "body", "image_sources", "code_language")
+
+
+def _reader_content(record: dict) -> tuple:
+    return tuple(
+        [(i["source"], i["url"], i["caption"]) for i in record[name]] if name == "image_sources" else record[name]
+        for name in READER_FIELDS
+    )
+
+
+def _reader_content_changed(writes: list[tuple[PreparedRecord, dict | None]]) -> set[int]:
+    """Ids of approved posts whose reader-visible content this write changes (two queries)."""
+    approved = {current["id"]: item for item, current in writes if current and current["reviewed_by_id"] is not None}
+    if not approved:
+        return set()
+    stored = {
+        row["id"]: {**row, "image_sources": []}
+        for row in Post.objects.filter(pk__in=approved).values("id", "title", "summary", "body", "code_language")
+    }
+    for image in ImageSource.objects.filter(post_id__in=approved).order_by("post_id", "position").values():
+        stored[image["post_id"]]["image_sources"].append(image)
+    return {
+        post_id
+        for post_id, item in approved.items()
+        if _reader_content(item.canonical) != _reader_content(stored[post_id])
+    }
+
+
+def _number_revisions(rows: list[dict]) -> None:
+    """Give each new revision row its post's next number (1, 2, 3, ...); batch writers are serialized."""
+    last = dict(
+        Revision.objects.filter(post_id__in={row["post_id"] for row in rows})
+        .values("post_id")
+        .annotate(last=Max("number"))
+        .values_list("post_id", "last")
+    )
+    for row in rows:
+        row["number"] = last[row["post_id"]] = last.get(row["post_id"], 0) + 1
+
+
+def _post_row(
+    item, current, *, reason, author, now, slug, new_state, approve, clear_pending, reader_changed=False
+) -> dict:
     fields = records.post_fields(item.canonical)
     is_import = reason == Revision.Reason.IMPORT
     if current is None:
@@ -335,6 +399,7 @@ def _post_row(item, current, *, reason, author, now, slug, new_state, approve, c
             "import_hash": item.hash if is_import else "",
             "pending_import": False,
             "reviewed_by_id": author.pk if approve and author else None,
+            "changed_since_approval": False,
         }
         flagged_before = None
     else:
@@ -347,9 +412,10 @@ def _post_row(item, current, *, reason, author, now, slug, new_state, approve, c
             "import_hash": item.hash if is_import else current["import_hash"],
             "pending_import": False if (is_import or clear_pending) else current["pending_import"],
             "reviewed_by_id": _reviewer_after_update(current, approve=approve, author=author, is_import=is_import),
+            "changed_since_approval": False if approve else (current["changed_since_approval"] or reader_changed),
         }
         flagged_before = current["flagged_at"]
-    queued = in_review_queue(fields, site["pending_import"], site["reviewed_by_id"])
+    queued = in_review_queue({**fields, **site})
     return {
         **fields,
         **site,
@@ -595,3 +661,60 @@ def posts_delete(post_ids: list[int]) -> int:
         Post.objects.filter(pk__in=before).delete()
         schedule_purge([PostChange(post_id, placement, None) for post_id, placement in before.items()])
     return len(before)
+
+
+# Review bookkeeping: who reviewed a post, claims, settling a held import. An
+# approval or a settled import changes what the post form shows (the review
+# fields), so those bump lock_version like any write; a claim only says who is
+# looking at the post and leaves open forms alone.
+
+
+def posts_mark_approved(*, post_ids: list[int], reviewer) -> None:
+    """Approve posts whose content already is as approved: their live revision and the post itself."""
+    if not post_ids:
+        return
+    with transaction.atomic():
+        live = Post.objects.filter(pk__in=post_ids).with_revision_ids().values_list("live_revision_id", flat=True)
+        Revision.objects.filter(pk__in=[pk for pk in live if pk is not None]).update(approved=True)
+        Post.objects.filter(pk__in=post_ids).update(
+            reviewed_by=reviewer,
+            changed_since_approval=False,
+            flagged_at=Case(When(pending_import=True, then=F("flagged_at")), default=None),
+            lock_version=F("lock_version") + 1,
+        )
+
+
+def post_settle_import(*, post_id: int) -> None:
+    """The held import was applied or dismissed: the post leaves the queue unless another reason keeps it."""
+    with transaction.atomic():
+        post = Post.objects.select_for_update().get(pk=post_id)
+        post.pending_import = False
+        Post.objects.filter(pk=post_id).update(
+            pending_import=False,
+            flagged_at=post.flagged_at if in_review_queue(post) else None,
+            lock_version=F("lock_version") + 1,
+        )
+
+
+def posts_claim(*, post_ids: list[int], reviewer, take_over: bool = False) -> list[int]:
+    """Claim posts for `reviewer` and return the ids now claimed by them.
+
+    Without `take_over`, a claim someone else holds (and that has not lapsed)
+    is left alone, checked in the UPDATE itself so a claim taken since the
+    caller's read is not overwritten.
+    """
+    claimable = Post.objects.filter(pk__in=post_ids)
+    if not take_over:
+        claimable = claimable.unclaimed() | claimable.filter(claimed_by=reviewer)
+    claimable.update(claimed_by=reviewer, claimed_at=timezone.now())
+    return list(Post.objects.filter(pk__in=post_ids, claimed_by=reviewer).values_list("pk", flat=True))
+
+
+def posts_release_claims(*, post_ids: list[int], reviewer=None) -> list[int]:
+    """Drop the claims on posts (only `reviewer`'s when given) and return the ids released."""
+    claimed = Post.objects.filter(pk__in=post_ids, claimed_by__isnull=False)
+    if reviewer is not None:
+        claimed = claimed.filter(claimed_by=reviewer)
+    released = list(claimed.values_list("pk", flat=True))
+    Post.objects.filter(pk__in=released).update(claimed_by=None, claimed_at=None)
+    return released

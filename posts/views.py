@@ -49,38 +49,29 @@ def home(request):
     return _listing(request, kind="home", posts=Post.objects.latest_published(), heading="Latest posts", feeds=feeds)
 
 
-@require_safe
-def stack(request, slug):
-    tag = get_object_or_404(Tag, slug=slug)
-    feeds = {
-        "rss": reverse("posts:stack_rss", kwargs={"slug": slug}),
-        "atom": reverse("posts:stack_atom", kwargs={"slug": slug}),
-    }
-    return _listing(
-        request,
-        kind="stack",
-        slug=slug,
-        posts=Post.objects.in_stack(tag),
-        heading=f"Stack: {tag.name}",
-        intro="Posts built on this stack, newest first.",
-        feeds=feeds,
-    )
+# The tag listings: (queryset method, heading, intro) per kind of tag.
+TAG_LISTINGS = {
+    "stack": ("in_stack", "Stack", "Posts built on this stack, newest first."),
+    "tools": ("in_tools", "Tool", "Posts that use this tool, newest first."),
+}
 
 
 @require_safe
-def tools(request, slug):
+def tag_listing(request, slug, kind):
+    """/stack/<slug>/ and /tools/<slug>/: the published posts carrying a stack or tools tag."""
     tag = get_object_or_404(Tag, slug=slug)
+    method, label, intro = TAG_LISTINGS[kind]
     feeds = {
-        "rss": reverse("posts:tools_rss", kwargs={"slug": slug}),
-        "atom": reverse("posts:tools_atom", kwargs={"slug": slug}),
+        "rss": reverse(f"posts:{kind}_rss", kwargs={"slug": slug}),
+        "atom": reverse(f"posts:{kind}_atom", kwargs={"slug": slug}),
     }
     return _listing(
         request,
-        kind="tools",
+        kind=kind,
         slug=slug,
-        posts=Post.objects.in_tools(tag),
-        heading=f"Tool: {tag.name}",
-        intro="Posts that use this tool, newest first.",
+        posts=getattr(Post.objects, method)(tag),
+        heading=f"{label}: {tag.name}",
+        intro=intro,
         feeds=feeds,
     )
 

@@ -121,7 +121,8 @@ def test_change_form_shows_the_record_in_fieldsets_with_inlines(admin_client):
         'class="editorial-markdown"',
         "Image sources (the first is the article&#x27;s figure)",
         "Entities",
-        "Preview the unsaved article",
+        "Show live preview",
+        "Preview in a new tab",
         "Revisions and rollback",
         "View on site",
         "python services, backend, python",  # the stack, in record order
@@ -280,10 +281,11 @@ def test_stale_form_is_a_conflict_that_keeps_the_editors_input(editor):
     assert Post.objects.get(pk=post.pk).summary == "Second editor's summary."
 
 
-def test_slug_and_state_use_their_own_services(editor, purged):
+def test_slug_and_state_use_their_own_services(purged):
+    editor_and_reviewer = client_for(make_user("eve", "Editors", "Reviewers"))
     post = make_post(1, flags={})
     with purged.capture():
-        response = save(editor, post, slug="a-new-address", state=Post.State.ARCHIVED)
+        response = save(editor_and_reviewer, post, slug="a-new-address", state=Post.State.ARCHIVED)
     assert response.status_code == 302, form_errors(response)
     post.refresh_from_db()
     assert (post.slug, post.state) == ("a-new-address", Post.State.ARCHIVED)
@@ -334,6 +336,9 @@ def test_preview_renders_the_unsaved_article(editor):
     assert "<h2>A new section</h2>" in page
     assert '<pre class="highlight" data-language="python">' in page
     assert 'class="post-figure"' in page  # the first image source, as readers see it
+    assert "posts/detail.html" in [template.name for template in response.templates]  # the reader's own page
+    assert "alphanode post meta" in page
+    assert "no-store" in response["Cache-Control"]
     assert Post.objects.get(pk=post.pk).body == post.body  # nothing saved
 
     broken = editor.post(reverse("admin:posts_post_preview", args=[post.pk]), {**data, "score_quality": "140"})
@@ -414,3 +419,23 @@ def test_rollback_needs_the_right_to_edit(reviewer):
     assert reviewer.get(url).status_code == 403
     assert reviewer.post(url, {"lock_version": post.lock_version}).status_code == 403
     assert reviewer.get(reverse("admin:posts_post_revisions", args=[post.pk])).status_code == 200
+
+
+def test_only_reviewers_change_a_posts_state_in_the_form(editor):
+    post = make_post(1, flags={})
+    form = editor.get(change_url(post))
+    assert "state" not in form.context["adminform"].form.fields  # shown read-only
+    response = editor.post(change_url(post), changeform_data(form, state=Post.State.DRAFT, summary="Edited."))
+    assert response.status_code == 302
+    post.refresh_from_db()
+    assert (post.state, post.summary) == (Post.State.PUBLISHED, "Edited.")
+    added = editor.post(
+        reverse("admin:posts_post_add"),
+        {**changeform_data(editor.get(reverse("admin:posts_post_add"))), "state": Post.State.PUBLISHED},
+    )
+    assert added.status_code in (200, 302)
+    assert not Post.objects.exclude(pk=post.pk).filter(state=Post.State.PUBLISHED).exists()
+    both = client_for(make_user("eve", "Editors", "Reviewers"))
+    form = both.get(change_url(post))
+    assert both.post(change_url(post), changeform_data(form, state=Post.State.DRAFT)).status_code == 302
+    assert Post.objects.get(pk=post.pk).state == Post.State.DRAFT

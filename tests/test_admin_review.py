@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from posts import reviewing
 from posts.models import Post, ReviewNote, Revision
-from tests.factories import edit_post, make_post, make_record, make_user, write_records
+from tests.factories import changeform_data, edit_post, make_post, make_record, make_user, write_records
 
 pytestmark = pytest.mark.django_db
 
@@ -237,3 +237,104 @@ def test_queue_query_count_does_not_grow_with_posts(reviewer, rita):
         response = reviewer.get(QUEUE)
     assert response.context["cl"].result_count == 11
     assert len(many) == len(few)
+
+
+def _approve_unchanged_content(post, rita):
+    # The content already is as an approval leaves it: posts_mark_approved writes, not posts_write.
+    assert reviewing.posts_approve([post.pk], reviewer=rita).done == [post.pk]
+
+
+@pytest.mark.parametrize(
+    ("flags", "revision", "decide"),
+    [
+        (FLAGGED, None, lambda post, rita: reviewing.posts_approve([post.pk], reviewer=rita)),
+        ({"ai_generated_style": True}, "today", _approve_unchanged_content),
+        (FLAGGED, None, lambda post, rita: reviewing.posts_unpublish([post.pk], reviewer=rita)),
+    ],
+    ids=["approve", "approve-unchanged-content", "unpublish"],
+)
+def test_an_editors_form_opened_before_a_review_decision_is_a_conflict_after_it(editor, rita, flags, revision, decide):
+    overrides = {"flags": flags}
+    if revision == "today":
+        overrides["revision"] = {"status": "draft", "version": "1.0.0", "last_reviewed": str(timezone.localdate())}
+    post = make_post(1, **overrides)
+    url = reverse("admin:posts_post_change", args=[post.pk])
+    opened = editor.get(url)
+    lock_version = Post.objects.get(pk=post.pk).lock_version
+    decide(post, rita)
+    assert Post.objects.get(pk=post.pk).lock_version > lock_version
+    response = editor.post(url, changeform_data(opened, summary="Written before the decision."))
+    assert response.status_code == 200
+    assert "Someone saved this post after you opened it" in response.content.decode()
+    assert Post.objects.get(pk=post.pk).summary != "Written before the decision."
+
+
+def test_a_claim_leaves_an_open_post_form_alone(editor, rita):
+    post = make_post(1, flags=FLAGGED)
+    url = reverse("admin:posts_post_change", args=[post.pk])
+    opened = editor.get(url)
+    reviewing.posts_claim([post.pk], reviewer=rita)
+    response = editor.post(url, changeform_data(opened, summary="Saved while a reviewer looks."))
+    assert response.status_code == 302
+    assert Post.objects.get(pk=post.pk).summary == "Saved while a reviewer looks."
+
+
+def test_the_review_page_frames_the_article_in_the_readers_template(reviewer):
+    post = make_post(1, flags=FLAGGED)
+    page = reviewer.get(review_url(post)).content.decode()
+    article_url = reverse("admin:posts_reviewqueue_article", args=[post.pk])
+    assert f'src="{article_url}"' in page
+    assert 'data-shortcut="a"' in page and "posts/admin/review." in page
+    article = reviewer.get(article_url)
+    assert article.status_code == 200
+    assert next(template.name for template in article.templates) == "posts/detail.html"
+    html = article.content.decode()
+    assert post.title in html and "alphanode post meta" in html and 'class="highlight"' in html
+    assert "css/site." in html
+    assert article["X-Frame-Options"] == "SAMEORIGIN"
+    assert "frame-ancestors 'self'" in article["Content-Security-Policy"]
+    assert "no-store" in article["Cache-Control"]
+
+
+def test_approve_and_next_lands_on_the_next_unclaimed_post_in_the_lists_order(reviewer, rita):
+    sam = make_user("sam", "Reviewers")
+    first, claimed, sent_back, third = (
+        make_post(number, flags=FLAGGED, view_count=views) for number, views in ((1, 400), (2, 300), (3, 200), (4, 100))
+    )
+    reviewing.posts_claim([claimed.pk], reviewer=sam)
+    reviewing.posts_request_changes([sent_back.pk], reviewer=rita, note="Fix the intro.")
+    filters = "o=-3"  # any list parameters: they come back in the next page's URL
+    response = reviewer.post(
+        review_url(first),
+        {"decision": "approve_next", "lock_version": first.lock_version, "_changelist_filters": filters},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{review_url(third)}?_changelist_filters=o%3D-3"
+    assert Post.objects.get(pk=first.pk).needs_human_review is False
+    last = reviewer.post(review_url(third), {"decision": "request_changes_next", "note": "Shorter, please."})
+    assert last["Location"] == QUEUE  # nothing else waits for this reviewer
+
+
+def test_a_lapsed_claim_no_longer_holds_and_the_queue_says_how_old_it_is(reviewer, rita, settings):
+    sam = make_user("sam", "Reviewers")
+    post = make_post(1, flags=FLAGGED)
+    reviewing.posts_claim([post.pk], reviewer=sam)
+    assert reviewing.posts_approve([post.pk], reviewer=rita).skipped
+    Post.objects.filter(pk=post.pk).update(claimed_at=timezone.now() - timezone.timedelta(minutes=31))
+    page = reviewer.get(QUEUE).content.decode()
+    assert "sam, lapsed (31" in page
+    assert reviewing.posts_approve([post.pk], reviewer=rita).done == [post.pk]
+    settings.REVIEW_CLAIM_MINUTES = 60
+    other = make_post(2, flags=FLAGGED)
+    reviewing.posts_claim([other.pk], reviewer=sam)
+    Post.objects.filter(pk=other.pk).update(claimed_at=timezone.now() - timezone.timedelta(minutes=45))
+    assert reviewing.posts_claim([other.pk], reviewer=rita).skipped  # still sam's for 15 minutes
+
+
+def test_reviewers_publish_and_unpublish_from_the_review_page_editors_get_403(reviewer, editor):
+    post = make_post(1, flags=FLAGGED)
+    assert editor.post(review_url(post), {"decision": "publish"}).status_code == 403
+    reviewer.post(review_url(post), {"decision": "unpublish"})
+    assert Post.objects.get(pk=post.pk).state == Post.State.DRAFT
+    reviewer.post(review_url(post), {"decision": "publish"})
+    assert Post.objects.get(pk=post.pk).state == Post.State.PUBLISHED

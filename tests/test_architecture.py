@@ -57,3 +57,24 @@ def test_templates_of_pagecache_and_ops_name_no_posts_url():
     for app in FORBIDDEN:
         for path in (ROOT / app).rglob("*.html"):
             assert not re.search(r"{%\s*url\s+['\"]posts:", path.read_text()), path
+
+
+# `Post.objects` and `.update(` on one line, or `.update(` opening the next line of the same statement.
+POST_BULK_UPDATE = re.compile(r"Post\.objects\b[^\n]*(?:\.update\(|\n\s*\.update\()")
+
+
+def test_only_the_write_path_updates_posts_in_bulk():
+    """Every write to a post goes through services.py (or bulk.py, which it calls)."""
+    offenders = []
+    for path in sorted((ROOT / "posts").rglob("*.py")):
+        if path.name in ("services.py", "bulk.py") or "migrations" in path.parts:
+            continue
+        if POST_BULK_UPDATE.search(path.read_text()):
+            offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_the_write_path_check_sees_an_update_on_the_next_line():
+    assert POST_BULK_UPDATE.search("Post.objects.filter(pk=1).update(state='draft')")
+    assert POST_BULK_UPDATE.search("Post.objects.filter(pk__in=ids)\n    .update(claimed_by=None)")
+    assert not POST_BULK_UPDATE.search("Post.objects.filter(pk=1).first()\nrecord.update(extra)")

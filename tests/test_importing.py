@@ -56,7 +56,7 @@ def test_changed_field_updates_and_keeps_old_content_in_first_revision(tmp_path,
 def test_summary_line_and_exit_status_zero(tmp_path, capsys):
     call_command("import_posts", str(SAMPLE_JSON), "--workers", "1", "--rejects", str(tmp_path / "r.jsonl"))
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith("created 1, updated 0, unchanged 0, rejected 0 in ")
+    assert last.startswith("created 1, updated 0, unchanged 0, held 0, rejected 0 in ")
     assert last.endswith(" records/s)")
 
 
@@ -289,3 +289,18 @@ def test_a_broken_gzip_stops_the_run_with_a_clear_error_and_keeps_what_was_read(
     run = ImportRun.objects.get()
     assert run.status == "failed"
     assert run.error.startswith(f"{tmp_path}/b-truncated.jsonl.gz: the file broke")
+
+
+def test_a_held_record_is_counted_once_in_the_total_and_the_rate(tmp_path):
+    from tests.factories import edit_post
+
+    import_records([write_jsonl(tmp_path / "first.jsonl", [make_record(1), make_record(2)])], workers=1)
+    edit_post(Post.objects.get(source_id="test-000001"), summary="An editor's summary.")
+    newer = [make_record(1, summary="The generator's new summary."), make_record(2, summary="Also new.")]
+    report = import_records([write_jsonl(tmp_path / "second.jsonl", newer)], workers=1)
+    assert (report.created, report.updated, report.unchanged, report.held, report.rejected) == (0, 1, 0, 1, 0)
+    assert report.total == 2
+    report.seconds = 2.0
+    assert report.summary() == "created 0, updated 1, unchanged 0, held 1, rejected 0 in 2.0 s (1 records/s)"
+    run = ImportRun.objects.order_by("-id").first()
+    assert (run.updated, run.held) == (1, 1)

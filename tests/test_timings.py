@@ -1,5 +1,7 @@
 """Request timings: histograms per route and minute, flushed per process, merged across processes."""
 
+import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -105,8 +107,26 @@ def test_old_rows_are_pruned():
     assert list(workers) == [recorder.worker]
 
 
-def test_a_forked_child_takes_a_new_identity():
-    recorder = timings.TimingRecorder()
-    before = recorder.worker
-    recorder._reset()
-    assert recorder.worker != before
+def test_a_forked_child_takes_a_new_identity_and_starts_with_no_counts():
+    """The module's recorder, across a real os.fork (as gunicorn forks workers); the child reports through a pipe."""
+    recorder = timings.recorder
+    recorder.clear()
+    recorder.record("/health", 200, 1.0, now=NOW)
+    parent = (recorder.worker, recorder._unflushed)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running the parent's cleanup
+        try:
+            report = {"worker": recorder.worker, "unflushed": recorder._unflushed, "minutes": len(recorder._minutes)}
+            os.write(write_end, json.dumps(report).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        child = json.loads(pipe.read())
+    assert os.waitpid(pid, 0)[1] == 0
+    assert child["worker"] != parent[0]
+    assert child["worker"].split(":")[1] == str(pid)
+    assert (child["unflushed"], child["minutes"]) == (0, 0)
+    assert (recorder.worker, recorder._unflushed) == (parent[0], 1)  # the parent keeps its own
+    recorder.clear()

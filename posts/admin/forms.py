@@ -6,10 +6,12 @@ exactly what import_posts accepts and says why it refuses in the same words.
 Form fields therefore carry no rules of their own (no max_length, no URL
 check): a record error is mapped back to the field that caused it.
 
-Image sources and entities are admin inlines. Django validates the post form
-before the inline formsets and has no hook that sees both, so each inline
-formset registers itself on the post instance they share (`_record_parts`)
-and the post form's clean() validates the whole record at once.
+Image sources and entities are admin inlines, and the record is only valid as
+a whole. Django validates the post form before the inline formsets and has no
+hook that sees both, so the post admin gives the form and the formsets of one
+request the same `record_parts` dict (through the public get_form and
+get_formset_kwargs hooks): each formset puts itself in it when created, before
+validation starts, and the post form's clean() validates the whole record.
 """
 
 import csv
@@ -199,6 +201,14 @@ def new_record() -> dict:
     }
 
 
+def posted_lock_version(data) -> int | None:
+    """The lock_version a page posted back (the post as the user saw it); None when missing or malformed."""
+    try:
+        return int(data.get("lock_version", ""))
+    except ValueError:
+        return None
+
+
 class RecordValidationError(forms.ValidationError):
     """A records.RecordError as a form error, in the importer's words."""
 
@@ -273,8 +283,12 @@ class PostForm(forms.ModelForm):
         model = Post
         fields = SITE_FIELDS
 
+    # {record field: formset} of this request's inlines; the post admin's get_form sets it (see the module docstring).
+    shared_record_parts: dict | None = None
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.record_parts = self.shared_record_parts if self.shared_record_parts is not None else {}
         self.check_lock_version = True
         self.record = None
         if self.instance.pk:
@@ -299,7 +313,7 @@ class PostForm(forms.ModelForm):
             return cleaned
         if self.instance.pk and self.check_lock_version:
             self._check_lock_version(cleaned)
-        parts = getattr(self.instance, "_record_parts", {})
+        parts = self.record_parts
         if not all(formset.is_valid() for formset in parts.values()):
             return cleaned  # the inline rows show their own errors first
         record = self._record(cleaned, parts)
@@ -326,7 +340,7 @@ class PostForm(forms.ModelForm):
         score = dict(record["score"] or dict.fromkeys(SCORE_KEYS))
         score.update({key: cleaned[f"score_{key}"] for key in SCORE_KEYS if f"score_{key}" in self.fields})
         record["score"] = score
-        revision = dict(record["revision"] or {"status": None, "version": None, "last_reviewed": None})
+        revision = records.revision_of(record)
         if "revision_status" in self.fields:
             revision["status"] = cleaned["revision_status"]
         record["revision"] = revision
@@ -453,9 +467,10 @@ class RecordPartFormSet(BaseInlineFormSet):
 
     record_field = ""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, record_parts: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.instance.__dict__.setdefault("_record_parts", {})[self.record_field] = self
+        if record_parts is not None:
+            record_parts[self.record_field] = self
 
     def add_fields(self, form, index):
         super().add_fields(form, index)
@@ -488,10 +503,13 @@ class EntityFormSet(RecordPartFormSet):
 
 
 class RecordPartForm(forms.ModelForm):
-    """A row of a record list. The record schema validates it, not the model: posts_write stores it."""
+    """A row of a record list. The record schema validates it, not the model: posts_write stores it.
 
-    def _post_clean(self):
-        pass
+    Its fields are declared form fields, and the admin inline excludes the
+    model fields of the same names (`exclude`, the public option), so
+    ModelForm's model validation has nothing to check and the importer's
+    messages are the only ones.
+    """
 
 
 class ImageSourceForm(RecordPartForm):
@@ -501,7 +519,13 @@ class ImageSourceForm(RecordPartForm):
 
     class Meta:
         model = ImageSource
-        fields = ["source", "url", "caption"]
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in ("source", "url", "caption"):
+                self.initial.setdefault(name, getattr(self.instance, name))
 
     def record_item(self) -> dict:
         return {name: self.cleaned_data.get(name) or "" for name in ("source", "url", "caption")}

@@ -6,6 +6,8 @@ that writes the revision and purges the pages. The slug and the publication
 state have their own small services. The review queue is in review.py.
 """
 
+import weakref
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import construct_change_message, unquote
 from django.contrib.admin.views.main import ChangeList
@@ -18,8 +20,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from posts import cache_tags, rendering, revisions, services
-from posts.admin import diffing, forms
+from alphanode.ops.csp import HEADER, framed_by_own_pages_header
+from posts import cache_tags, revisions, services
+from posts.admin import article, diffing, forms
 from posts.admin.lists import (
     LARGE_COLUMNS,
     CappedCountPaginator,
@@ -32,6 +35,8 @@ from posts.admin.lists import (
 )
 from posts.models import ImageSource, Post, PostEntity, Revision
 from posts.services import EditConflict
+
+REVIEW_PERMISSION = "posts.review_post"
 
 FLAG_LABELS = {
     "needs_human_review": "needs review",
@@ -68,6 +73,8 @@ class ImageSourceInline(RecordPartInline):
     form = forms.ImageSourceForm
     formset = forms.ImageSourceFormSet
     fields = ("source", "url", "caption")
+    # Edited as record fields (declared on the form), not as model fields: see forms.RecordPartForm.
+    exclude = ("source", "url", "caption")
     verbose_name = "image source"
     verbose_name_plural = "image sources (the first is the article's figure)"
 
@@ -251,6 +258,11 @@ class PostAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["posts/admin/editorial.css"]}
 
+    def __init__(self, model, admin_site):
+        super().__init__(model, admin_site)
+        # Lives as long as its request does.
+        self._record_parts_by_request = weakref.WeakKeyDictionary()
+
     # -- change list ---------------------------------------------------------
 
     def get_changelist(self, request, **kwargs):
@@ -305,16 +317,27 @@ class PostAdmin(admin.ModelAdmin):
         readonly = list(self.readonly_fields)
         if obj is not None:
             readonly.append("source_id")
-        if not request.user.has_perm("posts.review_post"):
+        if not request.user.has_perm(REVIEW_PERMISSION):
             # Clearing the flag is what approval does; only reviewers approve.
             readonly.append("needs_human_review")
+            # Publishing, unpublishing and archiving are reviewer decisions (README, "Editing and reviewing").
+            readonly.append("state")
         return readonly
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The record's fields are the form's own (validated by the record
         # schema); only the site fields are model fields.
         kwargs["fields"] = [name for name in forms.SITE_FIELDS if name not in self.get_readonly_fields(request, obj)]
-        return super().get_form(request, obj, change=change, **kwargs)
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        # The form validates the record with this request's inline rows (see posts/admin/forms.py).
+        return type(form_class.__name__, (form_class,), {"shared_record_parts": self._record_parts(request)})
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        return {**super().get_formset_kwargs(request, obj, inline, prefix), "record_parts": self._record_parts(request)}
+
+    def _record_parts(self, request) -> dict:
+        """The {record field: formset} dict the post form and the inline formsets of one request share."""
+        return self._record_parts_by_request.setdefault(request, {})
 
     def get_changeform_initial_data(self, request):
         return {"state": Post.State.DRAFT, **super().get_changeform_initial_data(request)}
@@ -382,8 +405,11 @@ class PostAdmin(admin.ModelAdmin):
         if slug and (not change or "slug" in form.changed_data):
             services.post_change_slug(post_id, slug=slug)
         if change and "state" in form.changed_data:
+            if not request.user.has_perm(REVIEW_PERMISSION):
+                raise PermissionDenied  # the field is read-only for them; this is the server's own check
             services.post_set_state(post_id, state=form.cleaned_data["state"])
         obj.pk = post_id
+        # Documented model state (Model._state): the admin's redirect and log entry need a saved object.
         obj._state.adding = False
         obj.refresh_from_db()
         if result.unchanged and not {"slug", "state"} & set(form.changed_data):
@@ -444,18 +470,21 @@ class PostAdmin(admin.ModelAdmin):
         form.check_lock_version = False
         for inline, formset_class, prefix in self._inline_formsets(request, post):
             formset_class(**self.get_formset_kwargs(request, form.instance, inline, prefix))
-        valid = form.is_valid() and form.record is not None
-        errors = [] if valid else _form_errors(form)
+        if form.is_valid() and form.record is not None:
+            # The reader's own template and CSS (framed by the form's preview panel, or in a tab).
+            return article.article_response(request, form.record, post=post)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": "Preview",
             "post": post,
-            "record": form.record,
-            "body_html": rendering.render_record(form.record) if valid else "",
-            "errors": errors,
+            "errors": _form_errors(form),
         }
-        return TemplateResponse(request, "admin/posts/post/preview.html", context)
+        response = TemplateResponse(request, "admin/posts/post/preview.html", context)
+        response["Cache-Control"] = "no-store"
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        response[HEADER] = framed_by_own_pages_header()
+        return response
 
     def _inline_formsets(self, request, obj):
         prefixes = {}
@@ -503,10 +532,7 @@ class PostAdmin(admin.ModelAdmin):
             raise Http404(f"Post {post.pk} has no revision {revision_id}.")
         history_url = reverse("admin:posts_post_revisions", args=[post.pk])
         if request.method == "POST":
-            try:
-                lock_version = int(request.POST.get("lock_version", ""))
-            except ValueError:
-                lock_version = None
+            lock_version = forms.posted_lock_version(request.POST)
             try:
                 result = revisions.post_rollback(post, target, author=request.user, expected_lock_version=lock_version)
             except EditConflict:
@@ -524,7 +550,9 @@ class PostAdmin(admin.ModelAdmin):
             elif result.unchanged:
                 self.message_user(request, "The post already has that content; nothing was written.", messages.INFO)
             else:
-                self.message_user(request, f"Rolled back to revision {target.pk} (version {target.version or 'none'}).")
+                self.message_user(
+                    request, f"Rolled back to revision {target.number} (version {target.version or 'none'})."
+                )
             return HttpResponseRedirect(history_url)
         live = revisions.live_revision(post.pk)
         current = revisions.current_record(post.pk)
@@ -567,7 +595,7 @@ def _form_errors(form) -> list[str]:
         for name, items in form.errors.items()
         for message in items
     ]
-    for formset in getattr(form.instance, "_record_parts", {}).values():
+    for formset in form.record_parts.values():
         for number, row_errors in enumerate(formset.errors, start=1):
             for name, items in row_errors.items():
                 errors += [f"{formset.record_field} row {number}, {name}: {message}" for message in items]

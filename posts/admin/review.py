@@ -6,22 +6,28 @@ server for each action and URL, not only by hiding buttons. The decisions
 themselves are in posts/reviewing.py.
 """
 
+import copy
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, Q, Subquery
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from posts import reviewing, revisions
-from posts.admin import diffing
+from posts.admin import article, diffing, forms
 from posts.admin.lists import LARGE_COLUMNS, CappedCountPaginator, StackFilter, capped_count, search_posts
 from posts.models import Post, ReviewNote, ReviewQueue, Revision
+from posts.querysets import REVIEW_REASONS, claim_cutoff, claim_is_active, review_reason_q, review_reasons
 from posts.reviewing import PostClaimed
 from posts.services import EditConflict
 
@@ -40,19 +46,17 @@ REASONS = {
     "needs_review": ("needs review", "flagged for human review by the generator"),
     "ai_style": ("AI style", "AI-generated style, never approved"),
     "pending_import": ("newer import", "a newer import waits (the post was edited here)"),
+    "changed": (
+        "changed since approval",
+        "readers see a title, summary, body, figure or code changed since it was approved",
+    ),
 }
 
 
 def reason_codes(post: Post) -> list[str]:
-    """The REASONS that put `post` in the queue (querysets.REVIEW_QUEUE, spelled out)."""
-    codes = []
-    if post.needs_human_review:
-        codes.append("needs_review")
-    if post.ai_generated_style and post.reviewed_by_id is None:
-        codes.append("ai_style")
-    if post.pending_import:
-        codes.append("pending_import")
-    return codes
+    """The REASONS that put `post` in the queue (querysets.REVIEW_REASONS), in REASONS' order."""
+    found = review_reasons(post)
+    return [code for code in REASONS if code in found]
 
 
 def reasons(post: Post) -> list[str]:
@@ -69,15 +73,12 @@ class ReasonFilter(admin.SimpleListFilter):
             ("needs_review", "flagged for human review"),
             ("ai_style", "AI-generated style, never approved"),
             ("pending_import", "a newer import waits"),
+            ("changed", "changed since approval"),
         ]
 
     def queryset(self, request, queryset):
-        if self.value() == "needs_review":
-            return queryset.filter(needs_human_review=True)
-        if self.value() == "ai_style":
-            return queryset.filter(ai_generated_style=True, reviewed_by__isnull=True)
-        if self.value() == "pending_import":
-            return queryset.filter(pending_import=True)
+        if self.value() in REVIEW_REASONS:
+            return queryset.filter(review_reason_q(self.value()))
         return queryset
 
 
@@ -86,15 +87,19 @@ class ClaimFilter(admin.SimpleListFilter):
     parameter_name = "claim"
 
     def lookups(self, request, model_admin):
-        return [("mine", "claimed by me"), ("free", "not claimed"), ("others", "claimed by others")]
+        return [
+            ("mine", "claimed by me"),
+            ("free", "not claimed (or the claim lapsed)"),
+            ("others", "claimed by others"),
+        ]
 
     def queryset(self, request, queryset):
         if self.value() == "mine":
-            return queryset.filter(claimed_by=request.user)
+            return queryset.claimed().filter(claimed_by=request.user)
         if self.value() == "free":
-            return queryset.filter(claimed_by__isnull=True)
+            return queryset.unclaimed()
         if self.value() == "others":
-            return queryset.filter(claimed_by__isnull=False).exclude(claimed_by=request.user)
+            return queryset.claimed().exclude(claimed_by=request.user)
         return queryset
 
 
@@ -180,9 +185,20 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="post")
-    def post_title(self, post):
-        url = reverse("admin:posts_reviewqueue_change", args=[post.pk])
+    def post_title(self, post, filters: str = ""):
+        url = review_url(post.pk, filters)
         return format_html('<a href="{}">{}</a><br><span class="quiet">{}</span>', url, post.title, post.source_id)
+
+    def get_list_display(self, request):
+        # The review page goes on to the next post in *this* list (its filters, search and order),
+        # so each row's link carries them, the way Django's own preserved filters do.
+        filters = request.GET.urlencode()
+
+        @admin.display(description="post")
+        def post_title(post):
+            return self.post_title(post, filters)
+
+        return (post_title, *self.list_display[1:])
 
     @admin.display(description="why it is here")
     def why(self, post):
@@ -218,7 +234,9 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         if post.claimed_by_id is None:
             return "—"
         who = "you" if post.claimed_by_me else str(post.claimed_by)
-        return f"{who}, {timesince(post.claimed_at)} ago" if post.claimed_at else who
+        if not claim_is_active(post):
+            return f"{who}, lapsed ({timesince(post.claimed_at)} ago)" if post.claimed_at else f"{who}, lapsed"
+        return f"{who}, {timesince(post.claimed_at)} ago"
 
     @admin.display(description="last decision")
     def last_note(self, post):
@@ -319,6 +337,44 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
     # -- one post: the review page (the queue's "change" page)
 
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/article/", view(self.article_view), name="posts_reviewqueue_article"),
+            *super().get_urls(),
+        ]
+
+    def article_view(self, request, object_id):
+        """The post's current content in the reader's template, framed by the review page."""
+        post = Post.objects.filter(pk=_int_or_none(unquote(object_id))).first()
+        if post is None:
+            raise Http404(f"No post with id {object_id!r}.")
+        if not self.has_view_permission(request, post):
+            raise PermissionDenied
+        return article.article_response(request, revisions.current_record(post.pk), post=post)
+
+    def next_post_id(self, request, filters: str, *, after: int) -> int | None:
+        """The first post of the queue as listed with `filters` that waits for this reviewer, other than `after`.
+
+        Skipped: posts another reviewer's claim still holds, and posts sent back
+        to the editors and not changed since (they wait for the editors).
+        """
+        listed = copy.copy(request)
+        listed.GET = QueryDict(filters)
+        try:
+            queue = self.get_changelist_instance(listed).queryset
+        except IncorrectLookupParameters:
+            queue = self.get_queryset(request)
+        sent_back = ReviewNote.objects.filter(
+            post=OuterRef("pk"), decision=ReviewNote.Decision.CHANGES_REQUESTED, created_at__gte=OuterRef("updated_at")
+        )
+        waiting = (
+            queue.exclude(pk=after)
+            .exclude(Q(claimed_by__isnull=False, claimed_at__gte=claim_cutoff()) & ~Q(claimed_by=request.user))
+            .exclude(Exists(sent_back))
+        )
+        return waiting.values_list("pk", flat=True).first()
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         post = (
             ReviewQueue.objects.select_related("claimed_by", "reviewed_by")
@@ -335,6 +391,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/posts/reviewqueue/review.html", self._review_context(request, post))
 
     def _review_context(self, request, post) -> dict:
+        filters = request.GET.get("_changelist_filters", "")
         live = (
             revisions.revision_record(Revision.objects.get(pk=post.live_revision_id)) if post.live_revision_id else None
         )
@@ -355,11 +412,16 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             "reasons": reasons(post),
             "in_queue": Post.objects.flagged().filter(pk=post.pk).exists(),
             "can_review": can_review(request.user),
-            "claimed_by_other": post.claimed_by_id not in (None, request.user.pk),
+            "claimed_by_other": claim_is_active(post) and post.claimed_by_id != request.user.pk,
+            "claim_active": claim_is_active(post),
+            "claim_minutes": settings.REVIEW_CLAIM_MINUTES,
             "notes": post.review_notes.select_related("author")[:20],
             "since_approval": since_approval,
             "pending": pending,
-            "queue_url": reverse("admin:posts_reviewqueue_changelist"),
+            "queue_url": _queue_url(filters),
+            "filters": filters,
+            "article_url": reverse("admin:posts_reviewqueue_article", args=[post.pk]),
+            "skip_url": _next_url(self.next_post_id(request, filters, after=post.pk), filters),
             "edit_url": reverse("admin:posts_post_change", args=[post.pk]),
             "history_url": reverse("admin:posts_post_revisions", args=[post.pk]),
             "now": timezone.now(),
@@ -370,12 +432,12 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         decision = request.POST.get("decision", "")
         note = request.POST.get("note", "").strip()
         reviewer = request.user
-        here = request.path
-        queue = reverse("admin:posts_reviewqueue_changelist")
-        try:
-            lock_version = int(request.POST.get("lock_version", ""))
-        except ValueError:
-            lock_version = None
+        filters = request.POST.get("_changelist_filters", "")
+        here = review_url(post.pk, filters)
+        queue = _queue_url(filters)
+        and_next = decision.endswith("_next")
+        decision = decision.removesuffix("_next")
+        lock_version = forms.posted_lock_version(request.POST)
         try:
             if decision == "approve":
                 expected = {post.pk: lock_version} if lock_version is not None else None
@@ -386,6 +448,9 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             elif decision == "request_changes":
                 outcome = reviewing.posts_request_changes([post.pk], reviewer=reviewer, note=note)
                 done, after = "Changes requested; the post stays in the queue with your note.", queue
+            elif decision == "publish":
+                outcome = reviewing.posts_publish([post.pk], reviewer=reviewer, note=note)
+                done, after = "Published: the post is on the site.", here
             elif decision == "unpublish":
                 outcome = reviewing.posts_unpublish([post.pk], reviewer=reviewer, note=note)
                 done, after = "Unpublished: the post is off the site (draft).", queue
@@ -422,7 +487,25 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             self.message_user(request, f"Not done: {outcome.skipped[post.pk]}. Take it over first.", messages.ERROR)
             return HttpResponseRedirect(here)
         self.message_user(request, done, messages.SUCCESS)
+        if and_next and decision in ("approve", "request_changes"):
+            return HttpResponseRedirect(_next_url(self.next_post_id(request, filters, after=post.pk), filters))
         return HttpResponseRedirect(after)
+
+
+def review_url(post_id: int, filters: str = "") -> str:
+    """A post's review page, carrying the queue's filters (Django's `_changelist_filters` convention)."""
+    url = reverse("admin:posts_reviewqueue_change", args=[post_id])
+    return f"{url}?{urlencode({'_changelist_filters': filters})}" if filters else url
+
+
+def _queue_url(filters: str) -> str:
+    url = reverse("admin:posts_reviewqueue_changelist")
+    return f"{url}?{filters}" if filters else url
+
+
+def _next_url(post_id: int | None, filters: str) -> str:
+    """The next post's review page, or the queue (with its filters) when nothing else waits."""
+    return review_url(post_id, filters) if post_id is not None else _queue_url(filters)
 
 
 def _int_or_none(value: str) -> int | None:
