@@ -18,7 +18,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from posts import cache_tags, rendering, revisions, services
+from posts import cache_tags, rendering, revisions, scheduling, services
 from posts.admin import diffing, forms
 from posts.admin.lists import (
     LARGE_COLUMNS,
@@ -26,6 +26,7 @@ from posts.admin.lists import (
     CodeLanguageFilter,
     FlagFilter,
     ReviewedFilter,
+    ScheduleFilter,
     StackFilter,
     ToolsFilter,
     search_posts,
@@ -39,6 +40,18 @@ FLAG_LABELS = {
     "pending_import": "import waiting",
     "image_heavy": "image heavy",
 }
+
+
+SCHEDULE_FIELDS = {"publish_at", "unpublish_at"}
+SCHEDULE_HELP = (
+    "Times are in the site's time zone. A post with “publish at” goes live at that second (and is "
+    "published from then on); “unpublish at” takes it down. Only reviewers set them. "
+    "The admin home links to the upcoming ones."
+)
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 class WriteRejected(Exception):
@@ -109,7 +122,7 @@ class PostAdmin(admin.ModelAdmin):
 
     list_display = (
         "title",
-        "state",
+        "publication",
         "flag_list",
         "difficulty",
         "code_language",
@@ -119,6 +132,7 @@ class PostAdmin(admin.ModelAdmin):
     )
     list_filter = (
         "state",
+        ScheduleFilter,
         FlagFilter,
         ReviewedFilter,
         "difficulty",
@@ -156,7 +170,13 @@ class PostAdmin(admin.ModelAdmin):
 
     fieldsets = (
         ("Article", {"fields": ("title", "slug", "topic", "summary", "body")}),
-        ("Publication", {"fields": ("state", "published_at")}),
+        (
+            "Publication",
+            {
+                "fields": ("state", "published_at", "publish_at", "unpublish_at"),
+                "description": SCHEDULE_HELP,
+            },
+        ),
         ("Classification", {"fields": ("stack", "tools", "code_language", "difficulty", "reading_time")}),
         (
             "Review",
@@ -217,7 +237,7 @@ class PostAdmin(admin.ModelAdmin):
     )
     add_fieldsets = (
         ("Article", {"fields": ("title", "slug", "topic", "summary", "body")}),
-        ("Publication", {"fields": ("state",)}),
+        ("Publication", {"fields": ("state", "publish_at", "unpublish_at"), "description": SCHEDULE_HELP}),
         ("Classification", {"fields": ("stack", "tools", "code_language", "difficulty", "reading_time")}),
         ("Review", {"fields": ("needs_human_review", "ai_generated_style", "revision_status")}),
         (
@@ -267,6 +287,16 @@ class PostAdmin(admin.ModelAdmin):
         flags = [label for name, label in FLAG_LABELS.items() if getattr(post, name)]
         return ", ".join(flags) or "—"
 
+    @admin.display(description="state", ordering="state")
+    def publication(self, post):
+        """The state, or "scheduled" with the time (in the site's time zone) when an event is coming."""
+        if post.publish_at:
+            until = f", until {_local(post.unpublish_at)}" if post.unpublish_at else ""
+            return f"scheduled: publishes {_local(post.publish_at)}{until}"
+        if post.unpublish_at:
+            return f"{post.get_state_display()}, scheduled: unpublishes {_local(post.unpublish_at)}"
+        return post.get_state_display()
+
     @admin.display(description="approved by", ordering="reviewed_by")
     def reviewer(self, post):
         return post.reviewed_by or "—"
@@ -308,6 +338,8 @@ class PostAdmin(admin.ModelAdmin):
         if not request.user.has_perm("posts.review_post"):
             # Clearing the flag is what approval does; only reviewers approve.
             readonly.append("needs_human_review")
+            # A schedule is a publishing decision: only reviewers set or change it.
+            readonly += ["publish_at", "unpublish_at"]
         return readonly
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -383,10 +415,16 @@ class PostAdmin(admin.ModelAdmin):
             services.post_change_slug(post_id, slug=slug)
         if change and "state" in form.changed_data:
             services.post_set_state(post_id, state=form.cleaned_data["state"])
+        if SCHEDULE_FIELDS & set(form.changed_data):
+            services.post_set_schedule(
+                post_id,
+                publish_at=form.cleaned_data.get("publish_at"),
+                unpublish_at=form.cleaned_data.get("unpublish_at"),
+            )
         obj.pk = post_id
         obj._state.adding = False
         obj.refresh_from_db()
-        if result.unchanged and not {"slug", "state"} & set(form.changed_data):
+        if result.unchanged and not {"slug", "state", *SCHEDULE_FIELDS} & set(form.changed_data):
             self.message_user(request, "Nothing changed, so no new revision was written.", messages.INFO)
         elif not result.unchanged:
             self.message_user(
@@ -414,6 +452,7 @@ class PostAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path("upcoming/", view(self.upcoming_view), name="posts_post_upcoming"),
             path("add/preview/", view(self.preview_view), name="posts_post_add_preview"),
             path("<path:object_id>/preview/", view(self.preview_view), name="posts_post_preview"),
             path("<path:object_id>/revisions/", view(self.revisions_view), name="posts_post_revisions"),
@@ -465,6 +504,19 @@ class PostAdmin(admin.ModelAdmin):
             if prefixes[prefix] != 1 or not prefix:
                 prefix = f"{prefix}-{prefixes[prefix]}"
             yield inline, formset_class, prefix
+
+    def upcoming_view(self, request):
+        """Scheduled publications and unpublications still to come, soonest first."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Upcoming publications and unpublications",
+            "events": scheduling.upcoming_events(),
+            "time_zone": timezone.get_current_timezone_name(),
+        }
+        return TemplateResponse(request, "admin/posts/post/upcoming.html", context)
 
     def revisions_view(self, request, object_id):
         """A post's revisions, newest first, and the diff between any two of them."""
