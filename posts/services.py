@@ -611,6 +611,8 @@ def post_set_schedule(post_id: int, *, publish_at, unpublish_at, expected_lock_v
     from that second, querysets.published()), with that time as its
     publication date. The purge covers every page that shows the post now or
     will, so they are stored again with a lifetime capped at the event.
+    Clearing a publish_at still to come cancels the publication (the post
+    becomes a draft).
     Raises ValueError for a naive time or an unpublish_at not after publish_at.
     """
     for name, value in (("publish_at", publish_at), ("unpublish_at", unpublish_at)):
@@ -634,6 +636,9 @@ def post_set_schedule(post_id: int, *, publish_at, unpublish_at, expected_lock_v
         changes = {"publish_at": publish_at, "unpublish_at": unpublish_at}
         if publish_at is not None:
             changes.update(state=Post.State.PUBLISHED, published_at=publish_at)
+        elif row["publish_at"] is not None and row["publish_at"] > timezone.now():
+            # Clearing a publication still to come cancels it; it does not publish the post now.
+            changes["state"] = Post.State.DRAFT
         Post.objects.filter(pk=post_id).update(**changes, lock_version=F("lock_version") + 1, updated_at=timezone.now())
         schedule_purge([_joined(post_placements([post_id])[post_id], post_id)])
         transaction.on_commit(_forget_next_event)

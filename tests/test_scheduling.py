@@ -80,6 +80,23 @@ def test_setting_a_schedule_purges_every_page_that_shows_the_post_now_or_will(pu
     assert not services.post_set_schedule(post.pk, publish_at=unchanged, unpublish_at=None)
 
 
+def test_clearing_a_publication_still_to_come_cancels_it():
+    post = make_post(1)
+    services.post_set_schedule(post.pk, publish_at=in_seconds(60), unpublish_at=None)
+    services.post_set_schedule(post.pk, publish_at=None, unpublish_at=None)
+    post.refresh_from_db()
+    assert (post.state, post.publish_at) == (Post.State.DRAFT, None)
+
+
+def test_cached_hits_cost_no_query_for_the_schedule(client, live_clock, django_assert_max_num_queries):
+    make_post(1)
+    services.post_set_schedule(make_post(2).pk, publish_at=None, unpublish_at=in_seconds(60))
+    client.get("/")
+    with django_assert_max_num_queries(1):  # at most one re-read of the next event per 0.25 s
+        for _ in range(20):
+            assert client.get("/")["X-Cache"] == "HIT"
+
+
 def test_a_schedule_is_refused_when_naive_or_out_of_order():
     post = make_post(1)
     with pytest.raises(ValueError, match="time zone"):

@@ -45,7 +45,8 @@ FLAG_LABELS = {
 SCHEDULE_FIELDS = {"publish_at", "unpublish_at"}
 SCHEDULE_HELP = (
     "Times are in the site's time zone. A post with “publish at” goes live at that second (and is "
-    "published from then on); “unpublish at” takes it down. Only reviewers set them. "
+    "published from then on; clearing it before then cancels the publication); “unpublish at” takes it "
+    "down. Only reviewers set them. "
     "The admin home links to the upcoming ones."
 )
 
