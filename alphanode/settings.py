@@ -73,6 +73,9 @@ MIDDLEWARE = [
     # After WhiteNoise: static files need no policy; pages and the admin get one.
     "alphanode.ops.csp.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Applies due scheduled publications before the page cache answers, and caps
+    # cached pages at the next one (posts/scheduling.py).
+    "posts.scheduling.ScheduleMiddleware",
     # Serves cached pages before sessions, auth and views run (see alphanode/pagecache/).
     "alphanode.pagecache.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -194,7 +197,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The admin shows and takes times (publish_at, unpublish_at) in this zone; stored times are UTC.
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# How often each process re-reads the next scheduled publication time (posts/scheduling.py).
+SCHEDULE_CHECK_SECONDS = float(os.environ.get("SCHEDULE_CHECK_SECONDS", 0.25))
 USE_I18N = True
 USE_TZ = True
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 from django.db.models import Q, QuerySet
 
-from posts import records
+from posts import records, schedule_field
 from posts.models import Post
 
 _PAGE = 500
@@ -42,13 +42,18 @@ def select_posts(
     return posts
 
 
-def iter_records(posts: QuerySet) -> Iterator[bytes]:
-    """One JSON line per post, reading a page of posts at a time (keyset pagination on id)."""
+def iter_records(posts: QuerySet, *, schedule: bool = False) -> Iterator[bytes]:
+    """One JSON line per post, reading a page of posts at a time (keyset pagination on id).
+
+    schedule: add `_schedule` to the records of scheduled posts (posts/schedule_field.py).
+    """
     last_id = 0
     while True:
         page = list(posts.filter(pk__gt=last_id).order_by("pk").with_record_parts()[:_PAGE])
         if not page:
             return
         for post in page:
-            yield records.record_line(record_of(post))
+            record = record_of(post)
+            planned = schedule_field.schedule_value(post) if schedule else None
+            yield records.record_line({**record, schedule_field.FIELD: planned} if planned else record)
         last_id = page[-1].pk

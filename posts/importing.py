@@ -15,6 +15,7 @@ already stored come back `unchanged`).
 """
 
 import concurrent.futures
+import datetime
 import json
 import logging
 import os
@@ -30,7 +31,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.utils import timezone
 
 from alphanode.ops.models import ImportRun
-from posts import records, services
+from posts import records, schedule_field, services
 from posts.models import Post, Revision
 from posts.records import RecordError
 from posts.services import PreparedRecord, WriteResult
@@ -111,8 +112,11 @@ def validate_raw(raw_record: RawRecord, *, keep_unknown: bool = False) -> Prepar
         if raw_record.error:
             raise RecordError(field="(file)", expected="a JSON array of records", found=raw_record.error)
         obj = records.decode_record(raw_record.raw)
+        obj, schedule = schedule_field.split_schedule(obj)
         canonical = records.validate(obj, keep_unknown=keep_unknown)
-        return services.prepare_record(canonical, location=raw_record.location, raw=raw_record.raw)
+        prepared = services.prepare_record(canonical, location=raw_record.location, raw=raw_record.raw)
+        prepared.schedule = schedule
+        return prepared
     except RecordError as error:
         return RecordError(
             **{**error.as_dict(), "location": raw_record.location, "source_id": records.source_id_of(obj)}
@@ -197,6 +201,7 @@ def import_records(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     stdin=None,
+    publish_at: datetime.datetime | None = None,
 ) -> ImportReport:
     """Import every record of `paths` (files, directories, or "-" for stdin).
 
@@ -206,6 +211,7 @@ def import_records(
     reject_path: where rejected records go, unchanged; reasons go next to it.
     workers: processes that validate and render; default one per CPU.
     progress: called with the number of records handled since the last call.
+    publish_at: schedule the posts this import creates (those without a `_schedule` of their own).
     Raises sources.SourceError before reading anything if a path cannot be read.
     """
     expand_paths(paths)  # fail fast on a missing file, before any write
@@ -226,6 +232,9 @@ def import_records(
 
     def flush() -> None:
         if batch:
+            for item in batch:
+                if publish_at is not None and item.schedule is None:
+                    item.schedule = {"publish_at": publish_at, "unpublish_at": None}
             result = _write_batch(batch, dry_run=dry_run, new_state=new_state)
             _count(report, result)
             for item, error in result.rejected:
@@ -321,9 +330,19 @@ def _write_batch(batch: list[PreparedRecord], *, dry_run: bool, new_state: str) 
 def _write(batch, *, dry_run: bool, new_state: str) -> WriteResult:
     with transaction.atomic():
         result = services.posts_write(batch, reason=Revision.Reason.IMPORT, new_state=new_state)
+        _schedule_created(batch, result)
         if dry_run:
             transaction.set_rollback(True)
     return result
+
+
+def _schedule_created(batch: list[PreparedRecord], result: WriteResult) -> None:
+    """Give the posts this batch created the schedule their record (or --publish-at) asked for."""
+    created = {change.post_id for change in result.changes if change.before is None}
+    for item in batch:
+        post_id = result.post_ids.get(item.source_id)
+        if item.schedule and post_id in created:
+            services.post_set_schedule(post_id, **item.schedule)
 
 
 def _write_one_by_one(batch, *, dry_run: bool, new_state: str) -> WriteResult:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
@@ -90,6 +91,14 @@ class Post(models.Model):
     # Site state, separate from the generator's revision.status.
     state = models.CharField(max_length=20, choices=State.choices, default=State.PUBLISHED)
     published_at = models.DateTimeField("published", null=True, blank=True)
+    # The schedule (posts/scheduling.py): readers see the post only from
+    # publish_at and until unpublish_at; the site applies both itself, on time.
+    publish_at = models.DateTimeField(
+        "publish at", null=True, blank=True, help_text="Goes live at this time (the site's time zone)."
+    )
+    unpublish_at = models.DateTimeField(
+        "unpublish at", null=True, blank=True, help_text="Comes down at this time (the site's time zone)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -155,6 +164,9 @@ class Post(models.Model):
             # Admin change list filters, newest change first.
             models.Index(fields=["state", "-updated_at"], name="post_state_updated"),
             models.Index(fields=["code_language", "-updated_at"], name="post_language_updated"),
+            # The next scheduled event (an index probe each) and the upcoming page.
+            models.Index(fields=["publish_at"], condition=Q(publish_at__isnull=False), name="post_publish_at"),
+            models.Index(fields=["unpublish_at"], condition=Q(unpublish_at__isnull=False), name="post_unpublish_at"),
         ]
         permissions = [("review_post", "Can review posts (approve, request changes, unpublish)")]
 
@@ -166,7 +178,21 @@ class Post(models.Model):
 
     @property
     def is_published(self) -> bool:
-        return self.state == self.State.PUBLISHED
+        """Readers can see it now: published, and inside its schedule."""
+        return is_visible(self.state, self.publish_at, self.unpublish_at, timezone.now())
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.publish_at is not None or self.unpublish_at is not None
+
+
+def is_visible(state: str, publish_at, unpublish_at, now) -> bool:
+    """The Python side of PostQuerySet.published(): published, not before publish_at, not from unpublish_at."""
+    return (
+        state == Post.State.PUBLISHED
+        and (publish_at is None or publish_at <= now)
+        and (unpublish_at is None or unpublish_at > now)
+    )
 
 
 class ReviewQueue(Post):
@@ -267,6 +293,7 @@ class Revision(models.Model):
         EDIT = "edit", "admin edit"
         ROLLBACK = "rollback", "rollback"
         REVIEW = "review", "review"
+        SCHEDULE = "schedule", "scheduled publication"
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="revisions")
     number = models.PositiveIntegerField(help_text="The post's own revision count: 1, 2, 3, ...")

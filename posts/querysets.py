@@ -75,8 +75,23 @@ class PostQuerySet(models.QuerySet):
         """Posts free to claim: never claimed, released, or the claim lapsed."""
         return self.exclude(claimed_by__isnull=False, claimed_at__gte=claim_cutoff())
 
-    def published(self):
-        return self.filter(state="published")
+    def published(self, *, at=None):
+        """What readers see at `at` (now): published, not before publish_at, not from unpublish_at.
+
+        The time guards make a schedule exact to the second whether or not the
+        site has applied the event yet (posts/scheduling.py); models.is_visible
+        is the same rule in Python.
+        """
+        now = at or timezone.now()
+        return self.filter(
+            Q(publish_at__isnull=True) | Q(publish_at__lte=now),
+            Q(unpublish_at__isnull=True) | Q(unpublish_at__gt=now),
+            state="published",
+        )
+
+    def scheduled(self):
+        """Posts with a publication or unpublication still to apply."""
+        return self.filter(Q(publish_at__isnull=False) | Q(unpublish_at__isnull=False))
 
     def flagged(self):
         """Posts in the review queue (see REVIEW_QUEUE)."""
@@ -198,6 +213,10 @@ def similar_posts_sql(tag_ids: list[int], entity_ids: list[int], *, post_id: int
         "score AS (SELECT post_id, COUNT(DISTINCT shared_key) AS score FROM shared GROUP BY post_id) "
         f"SELECT {columns}, score.score FROM score JOIN {posts} AS post ON post.id = score.post_id "
         "WHERE post.state = %s AND post.id <> %s "
+        # querysets.published()'s time guards: nothing outside its schedule.
+        "AND (post.publish_at IS NULL OR post.publish_at <= %s) "
+        "AND (post.unpublish_at IS NULL OR post.unpublish_at > %s) "
         "ORDER BY score.score DESC, post.published_at DESC, post.id DESC LIMIT %s"
     )
-    return sql, [*params, "published", post_id, limit]
+    now = timezone.now()
+    return sql, [*params, "published", post_id, now, now, limit]

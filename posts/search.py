@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import psycopg
 from django.db import OperationalError, connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from posts import paging
 from posts.models import Post
@@ -130,6 +131,8 @@ WITH matched AS (
     SELECT post.id, post.published_at
     FROM posts_post AS post
     WHERE post.search_vector @@ websearch_to_tsquery('english', %(query)s) AND post.state = 'published'
+      AND (post.publish_at IS NULL OR post.publish_at <= %(now)s)
+      AND (post.unpublish_at IS NULL OR post.unpublish_at > %(now)s)
     ORDER BY post.published_at DESC, post.id DESC
     LIMIT %(candidates)s + 1
 ),
@@ -156,6 +159,7 @@ ORDER BY page.rank DESC, page.published_at DESC, page.id DESC
 def _search_postgresql(query: str, number: int) -> tuple[list[Post], int]:
     params = {
         "query": rewrite_identifiers(query),
+        "now": timezone.now(),
         "candidates": CANDIDATES,
         "limit": paging.PER_PAGE + 1,
         "offset": (number - 1) * paging.PER_PAGE,

@@ -13,18 +13,18 @@ ignores it; a re-import of the same generator output changes nothing.
 """
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
-from django.db.models import Case, F, Max, When
+from django.db.models import Case, F, Max, Q, When
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
 
-from posts import bulk, records, rendering, search
-from posts.models import Entity, ImageSource, Post, PostEntity, Revision, StackTag, ToolTag
+from posts import bulk, exporting, records, rendering, search
+from posts.models import Entity, ImageSource, Post, PostEntity, Revision, StackTag, ToolTag, is_visible
 from posts.querysets import review_reasons
 from posts.records import RecordError
 from posts.signals import posts_changed
@@ -40,6 +40,8 @@ class PreparedRecord:
     html: str
     location: str = ""
     raw: bytes | None = None
+    # {"publish_at": datetime | None, "unpublish_at": ...} for the post an import creates (posts/scheduling.py).
+    schedule: dict | None = None
 
     @property
     def source_id(self) -> str:
@@ -570,17 +572,18 @@ def post_placements(post_ids: list[int]) -> dict[int, PostPlacement]:
     for kind, rows in queries:
         for post_id, slug in rows:
             links[kind].setdefault(post_id, set()).add(slug)
+    now = timezone.now()
     return {
         post_id: PostPlacement(
             slug=slug,
-            published=state == Post.State.PUBLISHED,
+            published=is_visible(state, publish_at, unpublish_at, now),
             topic=topic_slug(topic),
             stack=frozenset(links["stack"].get(post_id, ())),
             tools=frozenset(links["tools"].get(post_id, ())),
             entities=frozenset(links["entities"].get(post_id, ())),
         )
-        for post_id, slug, state, topic in Post.objects.filter(pk__in=post_ids).values_list(
-            "pk", "slug", "state", "topic"
+        for post_id, slug, state, topic, publish_at, unpublish_at in Post.objects.filter(pk__in=post_ids).values_list(
+            "pk", "slug", "state", "topic", "publish_at", "unpublish_at"
         )
     }
 
@@ -718,3 +721,107 @@ def posts_release_claims(*, post_ids: list[int], reviewer=None) -> list[int]:
     released = list(claimed.values_list("pk", flat=True))
     Post.objects.filter(pk__in=released).update(claimed_by=None, claimed_at=None)
     return released
+
+
+# Scheduled publishing (posts/scheduling.py decides when; these write). Setting
+# a schedule is a publishing decision: the caller checks posts.review_post.
+
+
+def post_set_schedule(post_id: int, *, publish_at, unpublish_at, expected_lock_version: int | None = None) -> bool:
+    """Give a post its publish_at / unpublish_at (aware datetimes or None); False when unchanged.
+
+    A publish_at makes the post published from that time on (readers see it
+    from that second, querysets.published()), with that time as its
+    publication date. The purge covers every page that shows the post now or
+    will, so they are stored again with a lifetime capped at the event.
+    Clearing a publish_at still to come cancels the publication (the post
+    becomes a draft).
+    Raises ValueError for a naive time or an unpublish_at not after publish_at.
+    """
+    for name, value in (("publish_at", publish_at), ("unpublish_at", unpublish_at)):
+        if value is not None and timezone.is_naive(value):
+            raise ValueError(f"{name}: expected a time with a time zone, found {value.isoformat()}")
+    if publish_at is not None and unpublish_at is not None and unpublish_at <= publish_at:
+        raise ValueError(
+            f"unpublish_at: expected a time after publish_at ({publish_at.isoformat()}), "
+            f"found {unpublish_at.isoformat()}"
+        )
+    with transaction.atomic():
+        bulk.lock_writes()
+        row = Post.objects.select_for_update().filter(pk=post_id).values("lock_version", "publish_at", "unpublish_at")
+        row = row.first()
+        if row is None:
+            raise Post.DoesNotExist(f"post {post_id} does not exist (deleted since the page was loaded?)")
+        if expected_lock_version is not None and row["lock_version"] != expected_lock_version:
+            raise EditConflict(post_id, expected_lock_version, row["lock_version"])
+        if (row["publish_at"], row["unpublish_at"]) == (publish_at, unpublish_at):
+            return False
+        changes = {"publish_at": publish_at, "unpublish_at": unpublish_at}
+        if publish_at is not None:
+            changes.update(state=Post.State.PUBLISHED, published_at=publish_at)
+        elif row["publish_at"] is not None and row["publish_at"] > timezone.now():
+            # Clearing a publication still to come cancels it; it does not publish the post now.
+            changes["state"] = Post.State.DRAFT
+        Post.objects.filter(pk=post_id).update(**changes, lock_version=F("lock_version") + 1, updated_at=timezone.now())
+        schedule_purge([_joined(post_placements([post_id])[post_id], post_id)])
+        transaction.on_commit(_forget_next_event)
+    return True
+
+
+def posts_apply_schedule(*, now=None) -> list[PostChange]:
+    """Apply every publication and unpublication due at `now`: each once, with a revision and a purge.
+
+    A due publish_at is cleared (the post already shows from that time); a due
+    unpublish_at clears the schedule and makes the post a draft. Each post
+    gets a revision (reason SCHEDULE, its content unchanged). Concurrent
+    callers queue on the write lock and the second finds nothing due, so an
+    event is applied exactly once. Returns the changes (empty: nothing due).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        bulk.lock_writes()
+        due = list(
+            Post.objects.select_for_update()
+            .filter(Q(publish_at__lte=now) | Q(unpublish_at__lte=now))
+            .order_by("pk")
+            .values("pk", "publish_at", "unpublish_at")
+        )
+        if not due:
+            return []
+        revisions = []
+        posts = {post.pk: post for post in Post.objects.filter(pk__in=[row["pk"] for row in due]).with_record_parts()}
+        for row in due:
+            updates, notes = {}, []
+            if row["publish_at"] is not None and row["publish_at"] <= now:
+                updates["publish_at"] = None
+                notes.append(f"published at {row['publish_at'].isoformat()} as scheduled")
+            if row["unpublish_at"] is not None and row["unpublish_at"] <= now:
+                updates.update(unpublish_at=None, state=Post.State.DRAFT)
+                notes.append(f"unpublished at {row['unpublish_at'].isoformat()} as scheduled")
+            Post.objects.filter(pk=row["pk"]).update(**updates, lock_version=F("lock_version") + 1, updated_at=now)
+            canonical = exporting.record_of(posts[row["pk"]])
+            line = records.record_line(canonical)
+            item = PreparedRecord(canonical=canonical, line=line, hash=hashlib.sha256(line).hexdigest(), html="")
+            note = "; ".join(notes)
+            revisions.append(
+                _revision_row(item, row["pk"], Revision.Reason.SCHEDULE, None, note, now, applied=True, approved=False)
+            )
+        placements = post_placements([row["pk"] for row in due])
+        changes = [_joined(placements[pk], pk, left=not placements[pk].published) for pk in placements]
+        _number_revisions(revisions)
+        bulk.insert(Revision, revisions)
+        schedule_purge(changes)
+        transaction.on_commit(_forget_next_event)
+    return changes
+
+
+def _joined(placement: PostPlacement, post_id: int, *, left: bool = False) -> PostChange:
+    """The post as joining (or leaving) the site: the purge covers every listing it is in."""
+    hidden, shown = replace(placement, published=False), replace(placement, published=True)
+    return PostChange(post_id, shown if left else hidden, hidden if left else shown)
+
+
+def _forget_next_event() -> None:
+    from posts import scheduling  # scheduling imports services
+
+    scheduling.clock.forget()

@@ -110,6 +110,16 @@ def page_cache_off(settings):
 
 
 @pytest.fixture(autouse=True)
+def quiet_schedule_clock(monkeypatch):
+    """The request path reads the next scheduled event only when a test asks (see tests/test_scheduling.py),
+    so that query counts do not depend on how long a test took."""
+    from posts import scheduling
+
+    monkeypatch.setattr(scheduling.clock, "seconds", 3600.0)
+    scheduling.clock.reset()
+
+
+@pytest.fixture(autouse=True)
 def empty_page_cache():
     """Each test starts with an empty page cache and no request timings in memory: the database
     is rolled back between tests, so what the process holds must be too."""

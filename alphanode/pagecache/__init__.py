@@ -23,6 +23,8 @@ Rules (docs/page-cache.md has the long form):
 - A request carrying a session cookie (editors) bypasses the cache: live
   content, `Cache-Control: private, no-store`, and nothing is stored.
 - Stored: 200, 301 and 404 responses without cookies. Not stored: anything else.
+- A view may cap a page's lifetime (`tagging.expire_page_at(request, when)`):
+  the store's TTL, this process's copy and s-maxage/max-age end then.
 - Each process keeps a small copy of recently served pages and trusts it while
   the shared purge generation is unchanged; it re-reads the generation at most
   every PAGECACHE["LOCAL_SECONDS"] (0.5 s), so another server's purge shows

@@ -30,16 +30,26 @@ class CachedPage:
     created: float
     etag: str
     tags: list[str]
+    expires: float | None = None  # a Unix time the page must not be served after (tagging.expire_page_at)
 
     def encode(self) -> bytes:
         head = {"s": self.status, "h": self.headers, "c": self.created, "e": self.etag, "t": self.tags}
+        if self.expires is not None:
+            head["x"] = self.expires
         return json.dumps(head, separators=(",", ":")).encode() + b"\n" + self.body
 
     @classmethod
     def decode(cls, data: bytes) -> "CachedPage":
         head, _, body = data.partition(b"\n")
         meta = json.loads(head)
-        return cls(meta["s"], [tuple(pair) for pair in meta["h"]], body, meta["c"], meta["e"], meta["t"])
+        return cls(meta["s"], [tuple(pair) for pair in meta["h"]], body, meta["c"], meta["e"], meta["t"], meta.get("x"))
+
+    def expired(self, now: float) -> bool:
+        return self.expires is not None and self.expires <= now
+
+    def seconds_left(self, now: float, limit: int) -> int:
+        """Seconds it may still be kept (by the store, a CDN or a browser), at most `limit`."""
+        return limit if self.expires is None else max(0, min(limit, int(self.expires - now)))
 
     def response(self) -> HttpResponse:
         response = HttpResponse(self.body, status=self.status)
@@ -72,14 +82,16 @@ class PageCache:
     def get(self, key: str) -> CachedPage | None:
         generation = self.generation()
         local = self._local.get(key)
-        if local is not None and local[0] == generation:
+        now = time.time()
+        if local is not None and local[0] == generation and not local[1].expired(now):
             self._local.move_to_end(key)
             return local[1]
         data = self.store.get(key)
-        if data is None:
+        # The store's TTL is in whole seconds; a page capped to the second is checked here.
+        page = None if data is None else CachedPage.decode(data)
+        if page is None or page.expired(now):
             self._local.pop(key, None)
             return None
-        page = CachedPage.decode(data)
         self._remember(key, generation, page)
         return page
 

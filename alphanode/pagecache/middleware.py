@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+import math
 import time
 from urllib.parse import urlsplit
 
@@ -31,7 +32,9 @@ def _bypasses(request) -> bool:
 
 
 def _public_headers(response, page: CachedPage, *, age: int) -> None:
-    response["Cache-Control"] = f"public, max-age={config('BROWSER_SECONDS')}, s-maxage={config('SECONDS')}"
+    now = time.time()
+    browser, shared = page.seconds_left(now, config("BROWSER_SECONDS")), page.seconds_left(now, config("SECONDS"))
+    response["Cache-Control"] = f"public, max-age={browser}, s-maxage={shared}"
     response["Age"] = str(max(age, 0))
     response["ETag"] = page.etag
     response["Last-Modified"] = http_date(page.created)
@@ -79,7 +82,8 @@ class PageCacheMiddleware:
         _use_canonical_host(request)
         response = self.get_response(request)
         tags = getattr(request, "cache_tags", None)
-        if since is None or not tags or not _storable(request, response):
+        expires = getattr(request, "cache_expires", None)  # tagging.expire_page_at
+        if since is None or not tags or not _storable(request, response) or (expires or math.inf) <= time.time():
             response["X-Cache"] = "MISS" if tags else "BYPASS"
             return response
         page = CachedPage(
@@ -89,8 +93,10 @@ class PageCacheMiddleware:
             created=time.time(),
             etag=f'"{hashlib.sha256(response.content).hexdigest()[:32]}"',
             tags=sorted({*tags, path_tag(request.path_info)}),
+            expires=expires,
         )
         ttl = config("SECONDS") if response.status_code == 200 else config("SHORT_SECONDS")
+        ttl = min(ttl, math.ceil(expires - page.created)) if expires is not None else ttl
         try:
             page_cache().set(key, page, ttl=ttl, since=since)
         except StoreError as error:

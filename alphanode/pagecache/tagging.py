@@ -8,6 +8,18 @@ def tag_page(request, *tags: str) -> None:
     request.cache_tags.update(tags)
 
 
+def expire_page_at(request, when) -> None:
+    """Store this response only until `when` (an aware datetime or a Unix time): the page changes then.
+
+    The earliest of several calls wins. The middleware caps the shared store's
+    TTL, this process's copy and the response's max-age/s-maxage at that time,
+    and stores nothing once it has passed.
+    """
+    at = when.timestamp() if hasattr(when, "timestamp") else float(when)
+    current = getattr(request, "cache_expires", None)
+    request.cache_expires = at if current is None else min(current, at)
+
+
 def path_tag(path: str) -> str:
     """The tag every cached variant of one route carries, so a route can be purged by hand."""
     return f"path:{path}"

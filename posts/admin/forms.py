@@ -28,7 +28,7 @@ from posts.exporting import record_of
 from posts.models import ImageSource, Post, PostEntity
 
 # Post fields the form edits as model fields; everything else is the record's.
-SITE_FIELDS = ("slug", "state")
+SITE_FIELDS = ("slug", "state", "publish_at", "unpublish_at")
 SCORE_KEYS = ("quality", "freshness", "depth", "clarity")
 
 
@@ -306,6 +306,12 @@ class PostForm(forms.ModelForm):
         for name, value in _form_values(self.base_record).items():
             if name in self.fields:
                 self.initial.setdefault(name, value)
+
+    def clean_unpublish_at(self):
+        publish_at, unpublish_at = self.cleaned_data.get("publish_at"), self.cleaned_data.get("unpublish_at")
+        if publish_at and unpublish_at and unpublish_at <= publish_at:
+            raise forms.ValidationError("Unpublish after the publication time.", code="unpublish_before_publish")
+        return unpublish_at
 
     def clean(self):
         cleaned = super().clean()

@@ -77,6 +77,25 @@ def search_posts(queryset, term: str):
     return queryset.alias(title_words=SearchVector("title", config="simple")).filter(title_words=query)
 
 
+class ScheduleFilter(admin.SimpleListFilter):
+    """Posts with a publication or unpublication still to come (partial indexes post_publish_at, post_unpublish_at)."""
+
+    title = "schedule"
+    parameter_name = "schedule"
+
+    def lookups(self, request, model_admin):
+        return [("publish", "scheduled to publish"), ("unpublish", "scheduled to unpublish"), ("any", "scheduled")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "publish":
+            return queryset.filter(publish_at__isnull=False)
+        if self.value() == "unpublish":
+            return queryset.filter(unpublish_at__isnull=False)
+        if self.value() == "any":
+            return queryset.scheduled()
+        return queryset
+
+
 class FlagFilter(admin.SimpleListFilter):
     title = "flag"
     parameter_name = "flag"

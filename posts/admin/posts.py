@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html_join
 
 from alphanode.ops.csp import HEADER, framed_by_own_pages_header
-from posts import cache_tags, revisions, services
+from posts import cache_tags, revisions, scheduling, services
 from posts.admin import article, diffing, forms
 from posts.admin.lists import (
     LARGE_COLUMNS,
@@ -29,6 +29,7 @@ from posts.admin.lists import (
     CodeLanguageFilter,
     FlagFilter,
     ReviewedFilter,
+    ScheduleFilter,
     StackFilter,
     ToolsFilter,
     search_posts,
@@ -44,6 +45,19 @@ FLAG_LABELS = {
     "pending_import": "import waiting",
     "image_heavy": "image heavy",
 }
+
+
+SCHEDULE_FIELDS = {"publish_at", "unpublish_at"}
+SCHEDULE_HELP = (
+    "Times are in the site's time zone. A post with “publish at” goes live at that second (and is "
+    "published from then on; clearing it before then cancels the publication); “unpublish at” takes it "
+    "down. Only reviewers set them. "
+    "The admin home links to the upcoming ones."
+)
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 class WriteRejected(Exception):
@@ -116,7 +130,7 @@ class PostAdmin(admin.ModelAdmin):
 
     list_display = (
         "title",
-        "state",
+        "publication",
         "flag_list",
         "difficulty",
         "code_language",
@@ -126,6 +140,7 @@ class PostAdmin(admin.ModelAdmin):
     )
     list_filter = (
         "state",
+        ScheduleFilter,
         FlagFilter,
         ReviewedFilter,
         "difficulty",
@@ -163,7 +178,13 @@ class PostAdmin(admin.ModelAdmin):
 
     fieldsets = (
         ("Article", {"fields": ("title", "slug", "topic", "summary", "body")}),
-        ("Publication", {"fields": ("state", "published_at")}),
+        (
+            "Publication",
+            {
+                "fields": ("state", "published_at", "publish_at", "unpublish_at"),
+                "description": SCHEDULE_HELP,
+            },
+        ),
         ("Classification", {"fields": ("stack", "tools", "code_language", "difficulty", "reading_time")}),
         (
             "Review",
@@ -224,7 +245,7 @@ class PostAdmin(admin.ModelAdmin):
     )
     add_fieldsets = (
         ("Article", {"fields": ("title", "slug", "topic", "summary", "body")}),
-        ("Publication", {"fields": ("state",)}),
+        ("Publication", {"fields": ("state", "publish_at", "unpublish_at"), "description": SCHEDULE_HELP}),
         ("Classification", {"fields": ("stack", "tools", "code_language", "difficulty", "reading_time")}),
         ("Review", {"fields": ("needs_human_review", "ai_generated_style", "revision_status")}),
         (
@@ -279,6 +300,16 @@ class PostAdmin(admin.ModelAdmin):
         flags = [label for name, label in FLAG_LABELS.items() if getattr(post, name)]
         return ", ".join(flags) or "—"
 
+    @admin.display(description="state", ordering="state")
+    def publication(self, post):
+        """The state, or "scheduled" with the time (in the site's time zone) when an event is coming."""
+        if post.publish_at:
+            until = f", until {_local(post.unpublish_at)}" if post.unpublish_at else ""
+            return f"scheduled: publishes {_local(post.publish_at)}{until}"
+        if post.unpublish_at:
+            return f"{post.get_state_display()}, scheduled: unpublishes {_local(post.unpublish_at)}"
+        return post.get_state_display()
+
     @admin.display(description="approved by", ordering="reviewed_by")
     def reviewer(self, post):
         return post.reviewed_by or "—"
@@ -322,6 +353,8 @@ class PostAdmin(admin.ModelAdmin):
             readonly.append("needs_human_review")
             # Publishing, unpublishing and archiving are reviewer decisions (README, "Editing and reviewing").
             readonly.append("state")
+            # A schedule is a publishing decision: only reviewers set or change it.
+            readonly += ["publish_at", "unpublish_at"]
         return readonly
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -408,11 +441,17 @@ class PostAdmin(admin.ModelAdmin):
             if not request.user.has_perm(REVIEW_PERMISSION):
                 raise PermissionDenied  # the field is read-only for them; this is the server's own check
             services.post_set_state(post_id, state=form.cleaned_data["state"])
+        if SCHEDULE_FIELDS & set(form.changed_data):
+            services.post_set_schedule(
+                post_id,
+                publish_at=form.cleaned_data.get("publish_at"),
+                unpublish_at=form.cleaned_data.get("unpublish_at"),
+            )
         obj.pk = post_id
         # Documented model state (Model._state): the admin's redirect and log entry need a saved object.
         obj._state.adding = False
         obj.refresh_from_db()
-        if result.unchanged and not {"slug", "state"} & set(form.changed_data):
+        if result.unchanged and not {"slug", "state", *SCHEDULE_FIELDS} & set(form.changed_data):
             self.message_user(request, "Nothing changed, so no new revision was written.", messages.INFO)
         elif not result.unchanged:
             self.message_user(
@@ -440,6 +479,7 @@ class PostAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
+            path("upcoming/", view(self.upcoming_view), name="posts_post_upcoming"),
             path("add/preview/", view(self.preview_view), name="posts_post_add_preview"),
             path("<path:object_id>/preview/", view(self.preview_view), name="posts_post_preview"),
             path("<path:object_id>/revisions/", view(self.revisions_view), name="posts_post_revisions"),
@@ -494,6 +534,19 @@ class PostAdmin(admin.ModelAdmin):
             if prefixes[prefix] != 1 or not prefix:
                 prefix = f"{prefix}-{prefixes[prefix]}"
             yield inline, formset_class, prefix
+
+    def upcoming_view(self, request):
+        """Scheduled publications and unpublications still to come, soonest first."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Upcoming publications and unpublications",
+            "events": scheduling.upcoming_events(),
+            "time_zone": timezone.get_current_timezone_name(),
+        }
+        return TemplateResponse(request, "admin/posts/post/upcoming.html", context)
 
     def revisions_view(self, request, object_id):
         """A post's revisions, newest first, and the diff between any two of them."""

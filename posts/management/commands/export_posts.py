@@ -18,10 +18,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--flag", action="append", dest="flags", choices=FLAG_NAMES, help="only posts with this flag set"
         )
+        parser.add_argument(
+            "--schedule", action="store_true", help="add `_schedule` to scheduled posts (docs/post-format.md)"
+        )
 
     def handle(self, *args, **options):
         lines = iter_records(
-            select_posts(source_ids=options["source_ids"], tags=options["tags"], flags=options["flags"])
+            select_posts(source_ids=options["source_ids"], tags=options["tags"], flags=options["flags"]),
+            schedule=options["schedule"],
         )
         output = options["output"]
         count = 0

@@ -1,5 +1,6 @@
 """manage.py import_posts: load post records (JSON Lines, JSON, gzip, directories, stdin)."""
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from tqdm import tqdm
 
 from posts.importing import DEFAULT_BATCH_SIZE, import_records
 from posts.models import Post
+from posts.schedule_field import parse_time
 from posts.sources import SourceError
 
 
@@ -26,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, help="validating processes (default: one per CPU, at most 4)")
         parser.add_argument("--state", choices=[Post.State.PUBLISHED, Post.State.DRAFT], default=Post.State.PUBLISHED,
                             help="state of newly created posts")  # fmt: skip
+        parser.add_argument(
+            "--publish-at",
+            type=_aware_time,
+            metavar="ISO",
+            help="publish the posts this run creates at this time, e.g. 2026-12-07T09:00:00+01:00",
+        )
 
     def handle(self, *args, **options):
         if options["batch_size"] < 1:
@@ -41,6 +49,7 @@ class Command(BaseCommand):
                     reject_path=options["rejects"],
                     workers=options["workers"],
                     progress=progress,
+                    publish_at=options["publish_at"],
                 )
             except SourceError as error:
                 raise CommandError(str(error), returncode=2) from None
@@ -59,6 +68,13 @@ class Command(BaseCommand):
             raise CommandError(report.failure, returncode=1)
         if report.rejected:
             raise CommandError(f"{report.rejected} record(s) rejected", returncode=1)
+
+
+def _aware_time(text: str):
+    def error(found):
+        return argparse.ArgumentTypeError(f"expected an ISO 8601 time with its UTC offset, found {found}")
+
+    return parse_time(text, error=error)
 
 
 class _progress:
