@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from posts import cache_tags, paging, search
 from tests.factories import make_draft, make_post, make_posts
@@ -189,7 +190,7 @@ def test_the_search_uses_the_gin_index_on_postgresql():
         cursor.execute("ANALYZE posts_post")
         cursor.execute(
             "EXPLAIN " + search._POSTGRESQL_SQL,
-            {"query": "zanzibar", "candidates": search.CANDIDATES, "limit": 21, "offset": 0},
+            {"query": "zanzibar", "now": timezone.now(), "candidates": search.CANDIDATES, "limit": 21, "offset": 0},
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Bitmap Index Scan on post_search" in plan, plan
