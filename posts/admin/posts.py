@@ -8,7 +8,6 @@ state have their own small services. The review queue is in review.py.
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import construct_change_message, unquote
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models.functions import Coalesce
@@ -23,6 +22,7 @@ from posts.admin import diffing, forms
 from posts.admin.lists import (
     LARGE_COLUMNS,
     CappedCountPaginator,
+    CheckedChangeList,
     CodeLanguageFilter,
     FlagFilter,
     ReviewedFilter,
@@ -84,7 +84,7 @@ class EntityInline(RecordPartInline):
         return super().get_queryset(request).select_related("entity")
 
 
-class PostChangeList(ChangeList):
+class PostChangeList(CheckedChangeList):
     def get_queryset(self, request, exclude_parameters=None):
         return super().get_queryset(request, exclude_parameters).defer(*LARGE_COLUMNS)
 
@@ -144,7 +144,12 @@ class PostAdmin(admin.ModelAdmin):
 
     @admin.action(description="Purge cache for selected posts", permissions=["change"])
     def purge_cache(self, request, queryset):
-        result = cache_tags.purge_posts(queryset.only("pk", "slug"), reason="admin action", user=request.user)
+        result = cache_tags.purge_posts(
+            # The change list's queryset joins reviewed_by, which only() cannot defer.
+            queryset.select_related(None).only("pk", "slug"),
+            reason="admin action",
+            user=request.user,
+        )
         if result.succeeded:
             self.message_user(request, f"Purged {result.pages} cached page(s) showing {queryset.count()} post(s).")
         else:
