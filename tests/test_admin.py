@@ -327,6 +327,24 @@ def test_slug_and_state_use_their_own_services(editor, purged):
     ) in slugs
 
 
+def test_purges_caused_by_an_admin_edit_name_the_editor(editor, django_capture_on_commit_callbacks):
+    """Editors change posts; only an administrator deletes them (Editors have no delete permission)."""
+    from alphanode.pagecache.models import PurgeLog
+
+    post = make_post(1, flags={})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = save(editor, post, summary="A changed summary.", slug="moved-here", state=Post.State.ARCHIVED)
+    assert response.status_code == 302, form_errors(response)
+    logs = PurgeLog.objects.order_by("pk")
+    assert logs.count() == 3  # the content, the slug, the state
+    assert {log.user.username if log.user else None for log in logs} == {"ed"}
+    admin = client_for(make_user("ada", is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(reverse("admin:posts_post_delete", args=[post.pk]), {"post": "yes"})
+    assert not Post.objects.filter(pk=post.pk).exists()
+    assert PurgeLog.objects.latest("pk").user.username == "ada"
+
+
 def test_editors_see_what_reviewers_asked_for(editor):
     from posts import reviewing
 

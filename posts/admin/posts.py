@@ -385,9 +385,9 @@ class PostAdmin(admin.ModelAdmin):
         post_id = result.post_ids[source_id]
         slug = form.cleaned_data.get("slug")
         if slug and (not change or "slug" in form.changed_data):
-            services.post_change_slug(post_id, slug=slug)
+            services.post_change_slug(post_id, slug=slug, user=request.user)
         if change and "state" in form.changed_data:
-            services.post_set_state(post_id, state=form.cleaned_data["state"])
+            services.post_set_state(post_id, state=form.cleaned_data["state"], user=request.user)
         obj.pk = post_id
         obj._state.adding = False
         obj.refresh_from_db()
@@ -409,10 +409,10 @@ class PostAdmin(admin.ModelAdmin):
         return message
 
     def delete_model(self, request, obj):
-        services.posts_delete([obj.pk])
+        services.posts_delete([obj.pk], user=request.user)
 
     def delete_queryset(self, request, queryset):
-        services.posts_delete(list(queryset.values_list("pk", flat=True)))
+        services.posts_delete(list(queryset.values_list("pk", flat=True)), user=request.user)
 
     # -- preview, history, rollback ------------------------------------------
 
