@@ -520,7 +520,7 @@ def post_placements(post_ids: list[int]) -> dict[int, PostPlacement]:
 
 
 def schedule_purge(changes: list[PostChange], *, user=None) -> None:
-    """Tell the caches once the transaction has committed, never before; `user` made the change (the purge log's "who")."""
+    """Tell the caches once the transaction has committed, never before; `user` is the purge log's "who"."""
     if changes:
         transaction.on_commit(lambda: posts_changed.send(sender=Post, changes=changes, user=user))
 
