@@ -175,8 +175,11 @@ PAGECACHE = {
     # A process trusts its own copy of a page this long before re-reading the purge generation.
     "LOCAL_SECONDS": float(os.environ.get("PAGECACHE_LOCAL_SECONDS", 0.5)),
     "LOCAL_ENTRIES": int(os.environ.get("PAGECACHE_LOCAL_ENTRIES", 500)),
-    # page: listings; q: search; p: pages of Django's sitemaps.
-    "QUERY_PARAMS": ("page", "q", "p"),
+    # The store holds at most this many pages; storing one more evicts the oldest stored.
+    "MAX_ENTRIES": int(os.environ.get("PAGECACHE_MAX_ENTRIES", 20_000)),
+    # A page stays in the store this long past its lifetime, served (X-Cache: STALE) only
+    # when rendering it fails, e.g. while the database is down.
+    "STALE_SECONDS": int(os.environ.get("PAGECACHE_STALE_SECONDS", 24 * 3600)),
     "EXCLUDED_PREFIXES": ("/admin/", "/static/", "/health", "/metrics", "/ops/"),
 }
 # The page the deploy's smoke test fetches besides /health: a function returning a path or None.
