@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last, so it sees a view's exceptions first: database down is a 503, not a 500.
+    "alphanode.ops.outage.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "alphanode.urls"
