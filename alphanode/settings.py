@@ -182,6 +182,8 @@ PAGECACHE = {
     # A page stays in the store this long past its lifetime, served (X-Cache: STALE) only
     # when rendering it fails, e.g. while the database is down.
     "STALE_SECONDS": int(os.environ.get("PAGECACHE_STALE_SECONDS", 24 * 3600)),
+    # Each worker looks for failed purges (store down) this often, and retries them.
+    "RETRY_SECONDS": float(os.environ.get("PAGECACHE_RETRY_SECONDS", 30)),
     "EXCLUDED_PREFIXES": ("/admin/", "/static/", "/health", "/metrics", "/ops/"),
 }
 # The page the deploy's smoke test fetches besides /health: a function returning a path or None.

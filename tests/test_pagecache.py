@@ -331,3 +331,41 @@ def test_an_expired_page_is_served_stale_only_when_its_render_fails(client):
     assert (fresh.status_code, fresh["X-Cache"]) == (200, "MISS")
     assert fresh.content != b"an old listing"
     assert client.get("/t/list/")["X-Cache"] == "HIT"
+
+
+def health() -> dict:
+    """/health's body (these tests route only the test views and the reader site)."""
+    import json
+
+    from django.test import RequestFactory
+
+    from alphanode.ops.health import health_view
+
+    return json.loads(health_view(RequestFactory().get("/health")).content)
+
+
+def test_failed_purges_are_retried_by_themselves_once_the_store_answers(client, settings):
+    post = make_post(1)
+    path = f"/t/posts/{post.slug}/"
+    client.get(path)
+    working = settings.PAGECACHE
+    settings.PAGECACHE = {**working, "BACKEND": "redis", "LOCATION": "redis://127.0.0.1:1/0"}  # nothing listens
+    pagecache_cache.reset()
+    assert pagecache_purge.purge(tags=[cache_tags.post_tag(post.pk)], reason="edited", attempts=1).succeeded is False
+    assert health()["pending_purges"] == 1
+    settings.PAGECACHE = {**working, "RETRY_SECONDS": 0}  # every request looks
+    pagecache_cache.reset()
+    assert client.get(path)["X-Cache"] == "HIT"  # the page the failed purge should have removed...
+    # ...and once that response went out, the worker retried the purge.
+    assert PurgeLog.objects.get().succeeded is True
+    assert client.get(path)["X-Cache"] == "MISS"
+    assert health()["pending_purges"] == 0
+
+
+def test_workers_look_for_failed_purges_at_most_every_retry_seconds(settings, django_assert_num_queries):
+    settings.PAGECACHE = {**settings.PAGECACHE, "RETRY_SECONDS": 0}
+    with django_assert_num_queries(1):  # one EXISTS, nothing pending
+        assert pagecache_purge.retry_failed_when_due() == 0
+    settings.PAGECACHE = {**settings.PAGECACHE, "RETRY_SECONDS": 60}
+    with django_assert_num_queries(0):
+        assert pagecache_purge.retry_failed_when_due() == 0
