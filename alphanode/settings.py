@@ -6,6 +6,7 @@ win); `make setup` writes one with a random SECRET_KEY for local use.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "taggit",
     "csp",
+    "axes",
     "alphanode.pagecache",
     "alphanode.ops",
     "posts",
@@ -83,7 +85,25 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last, so it sees a view's exceptions first: database down is a 503, not a 500.
     "alphanode.ops.outage.DatabaseUnavailableMiddleware",
+    # Answers a locked-out login attempt (django-axes wants to be last).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin login throttle (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is refused (429) for AXES_COOLOFF_TIME, even with
+# the right password. By username *and* address, so an attacker cannot lock an editor
+# out from the editor's own address; the cool-off does not restart on attempts made while
+# locked, so nobody stays locked for longer than it. Staff see attempts and lockouts in
+# the admin (Axes: access attempts) and can delete one to unlock at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 ROOT_URLCONF = "alphanode.urls"
 
@@ -237,6 +257,8 @@ LOGGING = {
     "loggers": {
         # RequestLogMiddleware writes one line per request; Django's own 4xx/5xx lines would repeat it.
         "django.request": {"level": "ERROR"},
+        # Its start-up banner would open every command's output; failures and lockouts still log.
+        "axes.apps": {"level": "WARNING"},
     },
 }
 
