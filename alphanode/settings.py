@@ -257,8 +257,8 @@ LOGGING = {
     "loggers": {
         # RequestLogMiddleware writes one line per request; Django's own 4xx/5xx lines would repeat it.
         "django.request": {"level": "ERROR"},
-        # Its start-up banner would open every command's output; failures and lockouts still log.
-        "axes.apps": {"level": "WARNING"},
+        # Its start-up banner and a line per login would be noise; failures and lockouts still log.
+        "axes": {"level": "WARNING"},
     },
 }
 

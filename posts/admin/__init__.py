@@ -4,4 +4,4 @@ Django's admin autodiscovery imports this package; importing the modules
 below registers their ModelAdmins.
 """
 
-from posts.admin import posts, review  # noqa: F401
+from posts.admin import posts, review, tags  # noqa: F401
