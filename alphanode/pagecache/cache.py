@@ -28,17 +28,21 @@ class Route:
 
 def route_of(path: str) -> Route:
     """The declaration of the view this path resolves to; no query and no cap for anything else."""
-    return _route_of(settings.ROOT_URLCONF, path)
+    if len(path) > 256:  # real routes are short; long made-up ones would crowd the memo
+        return _resolve_route(settings.ROOT_URLCONF, path)
+    return _remembered_route(settings.ROOT_URLCONF, path)
 
 
-# Resolving costs about 60 µs, a fifth of a hit: remember the paths this process serves.
-@functools.lru_cache(maxsize=4096)
-def _route_of(urlconf: str, path: str) -> Route:
+def _resolve_route(urlconf: str, path: str) -> Route:
     try:
         view = resolve(path, urlconf).func
     except Resolver404:
         return Route()
     return Route(getattr(view, "page_query", ()), getattr(view, "page_max_seconds", None))
+
+
+# Resolving costs about 60 µs, a fifth of a hit: remember the paths this process serves.
+_remembered_route = functools.lru_cache(maxsize=4096)(_resolve_route)
 
 
 def cache_key(path: str, query: QueryDict, names: tuple[str, ...]) -> str:
