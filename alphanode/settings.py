@@ -6,6 +6,7 @@ win); `make setup` writes one with a random SECRET_KEY for local use.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.sitemaps",
     "taggit",
+    "axes",
     "alphanode.pagecache",
     "alphanode.ops",
     "posts",
@@ -83,7 +85,27 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last, so it sees a view's exceptions first: database down is a 503, not a 500.
+    "alphanode.ops.outage.DatabaseUnavailableMiddleware",
+    # Answers a locked-out login attempt (django-axes wants to be last).
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin login throttle (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is refused (429) for AXES_COOLOFF_TIME, even with
+# the right password. By username *and* address, so an attacker cannot lock an editor
+# out from the editor's own address; the cool-off does not restart on attempts made while
+# locked, so nobody stays locked for longer than it. Staff see attempts and lockouts in
+# the admin (Axes: access attempts) and can delete one to unlock at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 
 ROOT_URLCONF = "alphanode.urls"
 
@@ -177,8 +199,13 @@ PAGECACHE = {
     # A process trusts its own copy of a page this long before re-reading the purge generation.
     "LOCAL_SECONDS": float(os.environ.get("PAGECACHE_LOCAL_SECONDS", 0.5)),
     "LOCAL_ENTRIES": int(os.environ.get("PAGECACHE_LOCAL_ENTRIES", 500)),
-    # page: listings; q: search; p: pages of Django's sitemaps.
-    "QUERY_PARAMS": ("page", "q", "p"),
+    # The store holds at most this many pages; storing one more evicts the oldest stored.
+    "MAX_ENTRIES": int(os.environ.get("PAGECACHE_MAX_ENTRIES", 20_000)),
+    # A page stays in the store this long past its lifetime, served (X-Cache: STALE) only
+    # when rendering it fails, e.g. while the database is down.
+    "STALE_SECONDS": int(os.environ.get("PAGECACHE_STALE_SECONDS", 24 * 3600)),
+    # Each worker looks for failed purges (store down) this often, and retries them.
+    "RETRY_SECONDS": float(os.environ.get("PAGECACHE_RETRY_SECONDS", 30)),
     "EXCLUDED_PREFIXES": ("/admin/", "/static/", "/health", "/metrics", "/ops/"),
 }
 # The page the deploy's smoke test fetches besides /health: a function returning a path or None.
@@ -235,6 +262,8 @@ LOGGING = {
     "loggers": {
         # RequestLogMiddleware writes one line per request; Django's own 4xx/5xx lines would repeat it.
         "django.request": {"level": "ERROR"},
+        # Its start-up banner and a line per login would be noise; failures and lockouts still log.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 from django.utils import timezone
 
+from alphanode.ops import importruns
 from alphanode.ops.models import ImportRun
 from posts import records, schedule_field, services
 from posts.models import Post, Revision
@@ -217,7 +218,10 @@ def import_records(
     expand_paths(paths)  # fail fast on a missing file, before any write
     started = time.monotonic()
     report = ImportReport()
-    run = ImportRun.objects.create(sources="\n".join(paths), dry_run=dry_run)
+    importruns.mark_dead_runs()
+    run = ImportRun.objects.create(
+        sources="\n".join(paths), dry_run=dry_run, host=importruns.this_host(), pid=os.getpid()
+    )
     rejects = RejectWriter(reject_path or default_reject_path())
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
     batch: list[PreparedRecord] = []

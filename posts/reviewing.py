@@ -127,7 +127,7 @@ def posts_unpublish(post_ids: list[int], *, reviewer, note: str = "") -> ReviewO
     ids = [post.pk for post in ready]
     with transaction.atomic():
         for post_id in ids:
-            services.post_set_state(post_id, state=Post.State.DRAFT)
+            services.post_set_state(post_id, state=Post.State.DRAFT, user=reviewer)
         _release(ids)
         _note(ids, reviewer, ReviewNote.Decision.UNPUBLISHED, note)
     outcome.done = ids

@@ -250,7 +250,7 @@ def posts_write(
         for item, current in held:
             result.held += 1
             result.post_ids[item.source_id] = current["id"]
-        schedule_purge(result.changes)
+        schedule_purge(result.changes, user=author)
     return result
 
 
@@ -588,10 +588,10 @@ def post_placements(post_ids: list[int]) -> dict[int, PostPlacement]:
     }
 
 
-def schedule_purge(changes: list[PostChange]) -> None:
-    """Tell the caches once the transaction has committed, never before."""
+def schedule_purge(changes: list[PostChange], *, user=None) -> None:
+    """Tell the caches once the transaction has committed, never before; `user` is the purge log's "who"."""
     if changes:
-        transaction.on_commit(lambda: posts_changed.send(sender=Post, changes=changes))
+        transaction.on_commit(lambda: posts_changed.send(sender=Post, changes=changes, user=user))
 
 
 # Site-only writes: the slug and the publication state belong to the site, not
@@ -599,7 +599,7 @@ def schedule_purge(changes: list[PostChange]) -> None:
 # editor's open form must notice them) and purge the post's pages.
 
 
-def post_set_state(post_id: int, *, state: str, expected_lock_version: int | None = None) -> bool:
+def post_set_state(post_id: int, *, state: str, expected_lock_version: int | None = None, user=None) -> bool:
     """Publish, unpublish (draft) or archive a post; False when it already was in that state.
 
     Publishing for the first time sets published_at. Raises EditConflict when
@@ -616,10 +616,10 @@ def post_set_state(post_id: int, *, state: str, expected_lock_version: int | Non
             changes["published_at"] = timezone.now()
         return changes
 
-    return _site_update(post_id, change, expected_lock_version)
+    return _site_update(post_id, change, expected_lock_version, user=user)
 
 
-def post_change_slug(post_id: int, *, slug: str, expected_lock_version: int | None = None) -> bool:
+def post_change_slug(post_id: int, *, slug: str, expected_lock_version: int | None = None, user=None) -> bool:
     """Give a post a new URL; False when it already had this slug.
 
     The purge covers the old URL too: the PostChange carries both placements.
@@ -631,10 +631,12 @@ def post_change_slug(post_id: int, *, slug: str, expected_lock_version: int | No
         raise ValueError(f"slug: expected letters, digits, - or _, found {slug!r}") from None
     if Post.objects.filter(slug=slug).exclude(pk=post_id).exists():
         raise ValueError(f"slug: expected a slug no other post uses, found {slug!r}")
-    return _site_update(post_id, lambda row: {} if row["slug"] == slug else {"slug": slug}, expected_lock_version)
+    return _site_update(
+        post_id, lambda row: {} if row["slug"] == slug else {"slug": slug}, expected_lock_version, user=user
+    )
 
 
-def _site_update(post_id: int, change, expected_lock_version: int | None) -> bool:
+def _site_update(post_id: int, change, expected_lock_version: int | None, *, user=None) -> bool:
     with transaction.atomic():
         bulk.lock_writes()
         row = (
@@ -652,17 +654,17 @@ def _site_update(post_id: int, change, expected_lock_version: int | None) -> boo
             return False
         before = post_placements([post_id])
         Post.objects.filter(pk=post_id).update(**changes, lock_version=F("lock_version") + 1, updated_at=timezone.now())
-        schedule_purge([PostChange(post_id, before[post_id], post_placements([post_id])[post_id])])
+        schedule_purge([PostChange(post_id, before[post_id], post_placements([post_id])[post_id])], user=user)
     return True
 
 
-def posts_delete(post_ids: list[int]) -> int:
+def posts_delete(post_ids: list[int], *, user=None) -> int:
     """Delete posts with their revisions and related rows, and purge the pages that showed them."""
     with transaction.atomic():
         bulk.lock_writes()
         before = post_placements(list(post_ids))
         Post.objects.filter(pk__in=before).delete()
-        schedule_purge([PostChange(post_id, placement, None) for post_id, placement in before.items()])
+        schedule_purge([PostChange(post_id, placement, None) for post_id, placement in before.items()], user=user)
     return len(before)
 
 

@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from alphanode.pagecache.tagging import tag_page
+from alphanode.pagecache.tagging import page_query, tag_page
 from posts import cache_tags
 from posts.models import Post
 
@@ -87,6 +87,7 @@ def sitemap_index(request):
     return sitemap_views.index(request, SITEMAPS, sitemap_url_name="posts:sitemap_section")
 
 
+@page_query("p")  # the page of a section, as Django's sitemap index links it
 @require_safe
 def sitemap_section(request, section):
     tag_page(request, cache_tags.listing_tag("sitemap"))

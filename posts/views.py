@@ -2,8 +2,8 @@
 
 Every view tags the request with what the page shows (alphanode.pagecache's tag_page),
 so that a change to a post purges exactly the cached pages that show it. For
-anonymous readers a page depends only on its path and its `page`/`q`
-parameters (the page cache's key), and nothing sets a cookie.
+anonymous readers a page depends only on its path and the query parameters its
+view declares with page_query (the page cache's key), and nothing sets a cookie.
 """
 
 from django.http import Http404, HttpResponse
@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 from taggit.models import Tag
 
-from alphanode.pagecache.tagging import tag_page
+from alphanode.pagecache.tagging import page_query, tag_page
 from posts import cache_tags, exporting, metabox, paging, search
 from posts.models import Entity, Post
 
@@ -43,6 +43,7 @@ def _page_url(request, number: int) -> str:
     return request.build_absolute_uri(request.path + (f"?page={number}" if number > 1 else ""))
 
 
+@page_query("page")
 @require_safe
 def home(request):
     feeds = {"rss": reverse("posts:feed_rss"), "atom": reverse("posts:feed_atom")}
@@ -56,6 +57,7 @@ TAG_LISTINGS = {
 }
 
 
+@page_query("page")
 @require_safe
 def tag_listing(request, slug, kind):
     """/stack/<slug>/ and /tools/<slug>/: the published posts carrying a stack or tools tag."""
@@ -76,6 +78,7 @@ def tag_listing(request, slug, kind):
     )
 
 
+@page_query("page")
 @require_safe
 def entity(request, slug):
     found = get_object_or_404(Entity, slug=slug)
@@ -89,6 +92,7 @@ def entity(request, slug):
     )
 
 
+@page_query("page")
 @require_safe
 def topic(request, slug):
     page = paging.listing_page(Post.objects.in_topic(slug).for_listing(), request.GET.get("page"))
@@ -137,6 +141,8 @@ def detail(request, slug):
     return render(request, "posts/detail.html", context)
 
 
+# Every distinct query is a page: keep them five minutes, not a day (the store is bounded too).
+@page_query("q", "page", max_seconds=300)
 @require_safe
 def search_page(request):
     context = {"query": request.GET.get("q", ""), "page": None, "error": ""}

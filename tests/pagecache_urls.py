@@ -3,7 +3,7 @@
 from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import include, path
 
-from alphanode.pagecache.tagging import tag_page
+from alphanode.pagecache.tagging import page_query, tag_page
 from posts import cache_tags
 from posts.models import Post
 
@@ -17,12 +17,14 @@ def article(request, slug):
     return HttpResponse(f"<h1>{post.title}</h1><p>host {request.get_host()}</p>")
 
 
+@page_query("page")
 def listing(request):
     posts = list(Post.objects.order_by("pk"))
     tag_page(request, cache_tags.listing_tag("home"), *(cache_tags.post_tag(p.pk) for p in posts))
     return HttpResponse(" | ".join(p.title for p in posts) + f" page={request.GET.get('page', '1')}")
 
 
+@page_query("page", "q")
 def echo(request):
     tag_page(request, cache_tags.listing_tag("topic", "echo"))
     return HttpResponse(repr(sorted(request.GET.lists())))

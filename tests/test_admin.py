@@ -96,6 +96,38 @@ def test_change_list_filters_and_search(admin_client):
     assert "go</a>" in page  # the code language filter lists what is in use
 
 
+def test_a_nul_character_in_any_filter_or_search_is_an_invalid_lookup_not_a_500(admin_client):
+    make_post(1, stack=["django"], code_language="go")
+    url = reverse("admin:posts_post_changelist")
+    for name in ("state__exact", "difficulty__exact", "stack", "tool", "language", "flag", "reviewed", "q"):
+        for value in ("%00", "go%00", "%00%00x"):
+            response = admin_client.get(f"{url}?{name}={value}")
+            # The admin's answer to parameters it cannot use: back to the list with ?e=1.
+            assert response.status_code == 302, (name, value)
+            assert response["Location"].endswith("?e=1"), (name, value)
+    queue = reverse("admin:posts_reviewqueue_changelist")
+    for name in ("reason", "claim", "q"):
+        response = admin_client.get(f"{queue}?{name}=%00")
+        assert response.status_code == 302, name
+
+
+def test_purge_cache_action_purges_the_selected_posts(editor, client):
+    from alphanode.pagecache.models import PurgeLog
+
+    posts = [make_post(1), make_post(2)]
+    for post in posts:
+        assert client.get(post.get_absolute_url())["X-Cache"] == "MISS"
+        assert client.get(post.get_absolute_url())["X-Cache"] == "HIT"
+    url = reverse("admin:posts_post_changelist")
+    response = editor.post(url, {"action": "purge_cache", "_selected_action": [post.pk for post in posts]}, follow=True)
+    assert response.status_code == 200
+    assert "Purged 2 cached page(s) showing 2 post(s)." in response.content.decode()
+    for post in posts:
+        assert client.get(post.get_absolute_url())["X-Cache"] == "MISS"
+    log = PurgeLog.objects.latest("pk")
+    assert (log.reason, log.user.username, log.succeeded) == ("admin action", "ed", True)
+
+
 def test_change_list_query_count_does_not_grow_with_posts(admin_client):
     url = reverse("admin:posts_post_changelist") + "?stack=python"
     make_post(1)
@@ -295,6 +327,24 @@ def test_slug_and_state_use_their_own_services(purged):
         "building-a-safer-workflow-for-building-safer-deployment-steps-with-python-services-part-1",
         "a-new-address",
     ) in slugs
+
+
+def test_purges_caused_by_an_admin_edit_name_the_editor(editor, django_capture_on_commit_callbacks):
+    """Editors change posts; only an administrator deletes them (Editors have no delete permission)."""
+    from alphanode.pagecache.models import PurgeLog
+
+    post = make_post(1, flags={})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = save(editor, post, summary="A changed summary.", slug="moved-here", state=Post.State.ARCHIVED)
+    assert response.status_code == 302, form_errors(response)
+    logs = PurgeLog.objects.order_by("pk")
+    assert logs.count() == 3  # the content, the slug, the state
+    assert {log.user.username if log.user else None for log in logs} == {"ed"}
+    admin = client_for(make_user("ada", is_superuser=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(reverse("admin:posts_post_delete", args=[post.pk]), {"post": "yes"})
+    assert not Post.objects.filter(pk=post.pk).exists()
+    assert PurgeLog.objects.latest("pk").user.username == "ada"
 
 
 def test_editors_see_what_reviewers_asked_for(editor):

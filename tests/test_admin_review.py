@@ -213,6 +213,14 @@ def test_unknown_decision_is_a_bad_request(reviewer):
     response = reviewer.post(review_url(post), {"decision": "publish-everything"})
     assert response.status_code == 400
     assert b"decision: expected approve" in response.content
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_a_bad_decision_is_echoed_as_plain_text_never_as_html(reviewer):
+    post = make_post(1, flags=FLAGGED)
+    response = reviewer.post(review_url(post), {"decision": "<script>alert(1)</script>"})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
 
 
 def test_admin_home_counts_the_waiting_posts(reviewer):

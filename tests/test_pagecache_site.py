@@ -125,13 +125,18 @@ def test_query_strings_outside_the_allowlist_make_no_new_entries(client):
     assert stored_pages() == before + 1
 
 
-def test_a_cached_404_is_purged_when_a_post_takes_its_slug(client, django_capture_on_commit_callbacks):
+def test_a_404_is_gone_when_a_post_takes_its_slug(client, django_capture_on_commit_callbacks):
     from tests.factories import make_record, write_records
 
     record = make_record(1)
     future = "/posts/building-a-safer-workflow-for-building-safer-deployment-steps-with-python-services-part-1/"
-    assert client.get(future).status_code == 404
-    assert client.get(future)["X-Cache"] == "HIT"  # readers hammering a missing page cost nothing
+    missing = client.get(future)
+    assert (missing.status_code, missing["X-Cache"]) == (404, "MISS")  # never stored: see below
+    assert (
+        missing["Surrogate-Key"]
+        .split()
+        .count("slug:building-a-safer-workflow-for-building-safer-deployment-steps-with-python-services-part-1")
+    )  # a CDN that kept it purges it by the slug
     with django_capture_on_commit_callbacks(execute=True):
         write_records(record)
     response = client.get(future)
@@ -144,3 +149,55 @@ def test_hits_carry_the_same_vary_header_as_misses(client):
     hit = client.get(post.get_absolute_url())
     assert hit["X-Cache"] == "HIT"
     assert hit.get("Vary") == miss.get("Vary")
+
+
+# -- what keys a page: only the parameters its route reads ----------------------
+
+
+def test_routes_are_keyed_only_by_the_parameters_they_read(client):
+    post = make_post(1, flags={}, **GO)  # no review needed: it is in the sitemap
+    article = post.get_absolute_url()
+    for number in range(40):
+        for url in (f"{article}?page={number}", f"{article}?q=x{number}&p={number}", f"/feeds/rss/?page={number}"):
+            assert client.get(url).status_code == 200
+    assert stored_pages() == 2  # the article and the feed, once each
+    assert client.get("/?page=1")["X-Cache"] == "MISS"
+    assert client.get("/?page=1&q=ignored&p=7")["X-Cache"] == "HIT"  # listings read page only
+    assert client.get("/search/?q=go&page=1&p=3")["X-Cache"] == "MISS"
+    assert client.get("/search/?page=1&q=go")["X-Cache"] == "HIT"
+    assert client.get("/sitemap-posts.xml?p=1&page=5")["X-Cache"] == "MISS"
+    assert client.get("/sitemap-posts.xml?p=1")["X-Cache"] == "HIT"
+
+
+def test_search_results_are_kept_minutes_not_a_day(client):
+    make_post(1, **GO)
+    response = client.get("/search/?q=go")
+    assert response["Cache-Control"] == "public, max-age=60, s-maxage=300"
+    hit = client.get("/search/?q=go")
+    assert (hit["X-Cache"], hit["Cache-Control"]) == ("HIT", "public, max-age=60, s-maxage=300")
+    assert client.get("/")["Cache-Control"] == "public, max-age=60, s-maxage=86400"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/sitemap-%00.xml",
+        "/sitemap-%7f.xml",
+        "/sitemap-%0a.xml",
+        "/sitemap-%E2%80%A8.xml",
+        "/sitemap-a%20b.xml",
+        "/sitemap-%C3%A9t%C3%A9.xml",
+        "/sitemap-%ff%fe.xml",
+        "/posts/%0d%0aSet-Cookie:%20x=1/",
+        "/%E6%97%A5%E6%9C%AC/",
+    ],
+)
+def test_any_path_gives_surrogate_keys_that_are_header_tokens(client, path):
+    import re
+
+    for _ in range(2):  # the second request would be a hit if the page were stored
+        response = client.get(path)
+        assert response.status_code == 404, path
+        for tag in response.get("Surrogate-Key", "").split():
+            assert re.fullmatch(r"[A-Za-z0-9:._%-]+", tag), tag
+    assert stored_pages() == 0

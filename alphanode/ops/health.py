@@ -20,6 +20,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from alphanode.ops import releases
+from alphanode.pagecache.purge import pending_failed
 
 
 @dataclass
@@ -111,5 +112,21 @@ def health_view(request):
         "failed": failed,
         "checks": {check.name: check.as_json() for check in checks},
         "release": releases.current_release(),
+        "pending_purges": _pending_purges(database_ok="database" not in failed),
     }
     return JsonResponse(body, status=503 if failed else 200)
+
+
+def _pending_purges(*, database_ok: bool) -> int | None:
+    """Failed purges waiting for their retry: shown, never failing the check.
+
+    A purge fails when the page store is down; the cache check reports that.
+    Pending purges mean some pages may be stale until the retry, which taking
+    this server out of the load balancer would not fix.
+    """
+    if not database_ok:
+        return None
+    try:
+        return pending_failed()
+    except DatabaseError:
+        return None

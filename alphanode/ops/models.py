@@ -24,6 +24,9 @@ class ImportRun(models.Model):
     seconds = models.FloatField(default=0)
     reject_file = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True, help_text="Why the run stopped, when it failed as a whole.")
+    # db_default: the previous release, serving during migrate, inserts runs without it.
+    host = models.CharField(max_length=255, blank=True, db_default="", help_text="The machine the import ran on.")
+    pid = models.PositiveIntegerField(null=True, blank=True, help_text="Its process id there.")
 
     class Meta:
         # Created by the posts app before the app split; the table keeps its name.

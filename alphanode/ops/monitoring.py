@@ -17,7 +17,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from alphanode.ops import health, releases, timings
+from alphanode.ops import health, importruns, releases, timings
 from alphanode.ops.models import Deployment, ImportRun
 from alphanode.pagecache.models import PurgeLog
 
@@ -84,6 +84,7 @@ def monitoring_view(request):
     if not raw.isdigit() or int(raw) not in WINDOW_CHOICES:
         choices = ", ".join(str(choice) for choice in WINDOW_CHOICES)
         return HttpResponseBadRequest(f"minutes must be one of {choices}; got {raw!r}", content_type="text/plain")
+    importruns.mark_dead_runs()  # a killed import is shown failed, not "running"
     # The admin's own context too: the page sits in the admin's frame (user links, app list).
     context = {**admin.site.each_context(request), **monitoring_context(int(raw))}
     return render(request, "ops/monitoring.html", context)

@@ -1,5 +1,6 @@
 """Cached pages: their keys, their stored form, and the shared store with this process's copy."""
 
+import functools
 import json
 import time
 from collections import OrderedDict
@@ -8,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.http import HttpResponse, QueryDict
+from django.urls import Resolver404, resolve
 
 from alphanode.pagecache.stores import RedisStore, SqliteStore
 
@@ -16,9 +18,36 @@ def config(name: str):
     return settings.PAGECACHE[name]
 
 
-def cache_key(path: str, query: QueryDict) -> str:
-    """The route: path plus the allowlisted query parameters, in a fixed order."""
-    kept = [(name, value) for name in config("QUERY_PARAMS") for value in query.getlist(name)[:1]]
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What the view of a path declared (tagging.page_query): the query it reads, a cap on its lifetime."""
+
+    query: tuple[str, ...] = ()
+    max_seconds: int | None = None
+
+
+def route_of(path: str) -> Route:
+    """The declaration of the view this path resolves to; no query and no cap for anything else."""
+    if len(path) > 256:  # real routes are short; long made-up ones would crowd the memo
+        return _resolve_route(settings.ROOT_URLCONF, path)
+    return _remembered_route(settings.ROOT_URLCONF, path)
+
+
+def _resolve_route(urlconf: str, path: str) -> Route:
+    try:
+        view = resolve(path, urlconf).func
+    except Resolver404:
+        return Route()
+    return Route(getattr(view, "page_query", ()), getattr(view, "page_max_seconds", None))
+
+
+# Resolving costs about 60 µs, a fifth of a hit: remember the paths this process serves.
+_remembered_route = functools.lru_cache(maxsize=4096)(_resolve_route)
+
+
+def cache_key(path: str, query: QueryDict, names: tuple[str, ...]) -> str:
+    """The key of a page: its path plus the first value of each query parameter its route reads, in a fixed order."""
+    kept = [(name, value) for name in names for value in query.getlist(name)[:1]]
     return f"{path}?{urlencode(kept)}" if kept else path
 
 
@@ -30,26 +59,37 @@ class CachedPage:
     created: float
     etag: str
     tags: list[str]
-    expires: float | None = None  # a Unix time the page must not be served after (tagging.expire_page_at)
+    # Fresh until then; the store keeps it longer (STALE_SECONDS) to serve when rendering fails.
+    expires: float
+    # The page changes at `expires` (tagging.expire_page_at, a scheduled publication): never served after it.
+    final: bool = False
 
     def encode(self) -> bytes:
-        head = {"s": self.status, "h": self.headers, "c": self.created, "e": self.etag, "t": self.tags}
-        if self.expires is not None:
-            head["x"] = self.expires
+        head = {
+            "s": self.status,
+            "h": self.headers,
+            "c": self.created,
+            "e": self.etag,
+            "t": self.tags,
+            "x": self.expires,
+        }
+        if self.final:
+            head["f"] = 1
         return json.dumps(head, separators=(",", ":")).encode() + b"\n" + self.body
 
     @classmethod
     def decode(cls, data: bytes) -> "CachedPage":
         head, _, body = data.partition(b"\n")
         meta = json.loads(head)
-        return cls(meta["s"], [tuple(pair) for pair in meta["h"]], body, meta["c"], meta["e"], meta["t"], meta.get("x"))
+        # Entries stored before "x" existed lived exactly SECONDS.
+        expires = meta.get("x", meta["c"] + config("SECONDS"))
+        headers = [tuple(pair) for pair in meta["h"]]
+        return cls(meta["s"], headers, body, meta["c"], meta["e"], meta["t"], expires, bool(meta.get("f")))
 
-    def expired(self, now: float) -> bool:
-        return self.expires is not None and self.expires <= now
-
-    def seconds_left(self, now: float, limit: int) -> int:
-        """Seconds it may still be kept (by the store, a CDN or a browser), at most `limit`."""
-        return limit if self.expires is None else max(0, min(limit, int(self.expires - now)))
+    @property
+    def seconds(self) -> int:
+        """Its fresh lifetime, what a CDN is told (s-maxage)."""
+        return int(self.expires - self.created)  # never past `expires`
 
     def response(self) -> HttpResponse:
         response = HttpResponse(self.body, status=self.status)
@@ -64,8 +104,9 @@ class CachedPage:
 class PageCache:
     """The shared store plus a small per-process copy validated by the purge generation."""
 
-    def __init__(self, store, *, local_entries: int, local_seconds: float):
+    def __init__(self, store, *, local_entries: int, local_seconds: float, stale_seconds: int = 0):
         self.store = store
+        self.stale_seconds = stale_seconds
         self.local_entries = local_entries
         self.local_seconds = local_seconds
         self._local: OrderedDict[str, tuple[int, CachedPage]] = OrderedDict()
@@ -82,21 +123,20 @@ class PageCache:
     def get(self, key: str) -> CachedPage | None:
         generation = self.generation()
         local = self._local.get(key)
-        now = time.time()
-        if local is not None and local[0] == generation and not local[1].expired(now):
+        if local is not None and local[0] == generation:
             self._local.move_to_end(key)
             return local[1]
         data = self.store.get(key)
-        # The store's TTL is in whole seconds; a page capped to the second is checked here.
-        page = None if data is None else CachedPage.decode(data)
-        if page is None or page.expired(now):
+        if data is None:
             self._local.pop(key, None)
             return None
+        page = CachedPage.decode(data)
         self._remember(key, generation, page)
         return page
 
     def set(self, key: str, page: CachedPage, *, ttl: int, since: int) -> bool:
-        stored = self.store.set(key, page.encode(), page.tags, ttl, since)
+        """Store `page` for `ttl` plus stale_seconds; False when a purge since `since` refused it."""
+        stored = self.store.set(key, page.encode(), page.tags, ttl + self.stale_seconds, since)
         if stored:
             self._remember(key, since, page)
         return stored
@@ -132,10 +172,15 @@ def page_cache() -> PageCache:
     global _cache
     if _cache is None:
         if config("BACKEND") == "redis":
-            store = RedisStore(config("LOCATION"), config("KEY_PREFIX"))
+            store = RedisStore(config("LOCATION"), config("KEY_PREFIX"), max_entries=config("MAX_ENTRIES"))
         else:
-            store = SqliteStore(config("LOCATION"))
-        _cache = PageCache(store, local_entries=config("LOCAL_ENTRIES"), local_seconds=config("LOCAL_SECONDS"))
+            store = SqliteStore(config("LOCATION"), max_entries=config("MAX_ENTRIES"))
+        _cache = PageCache(
+            store,
+            local_entries=config("LOCAL_ENTRIES"),
+            local_seconds=config("LOCAL_SECONDS"),
+            stale_seconds=config("STALE_SECONDS"),
+        )
     return _cache
 
 

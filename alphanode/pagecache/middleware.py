@@ -2,7 +2,6 @@
 
 import hashlib
 import logging
-import math
 import time
 from urllib.parse import urlsplit
 
@@ -11,13 +10,16 @@ from django.http import QueryDict
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
-from alphanode.pagecache.cache import CachedPage, cache_key, config, page_cache
+from alphanode.pagecache.cache import CachedPage, Route, cache_key, config, page_cache, route_of
 from alphanode.pagecache.stores import StoreError
 from alphanode.pagecache.tagging import path_tag
 
 logger = logging.getLogger("alphanode.pagecache")
 
-STORED_STATUSES = (200, 301, 404)
+# Public (a CDN may keep them) when a view tagged them; only 200 and 301 go into the store:
+# a 404 for any made-up path would let a client fill it.
+PUBLIC_STATUSES = (200, 301, 404)
+STORED_STATUSES = (200, 301)
 # Response headers a cached page keeps; everything else is rebuilt per response.
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Location", "X-Robots-Tag", "Link", "Vary")
 
@@ -32,9 +34,9 @@ def _bypasses(request) -> bool:
 
 
 def _public_headers(response, page: CachedPage, *, age: int) -> None:
-    now = time.time()
-    browser, shared = page.seconds_left(now, config("BROWSER_SECONDS")), page.seconds_left(now, config("SECONDS"))
-    response["Cache-Control"] = f"public, max-age={browser}, s-maxage={shared}"
+    response["Cache-Control"] = (
+        f"public, max-age={min(config('BROWSER_SECONDS'), page.seconds)}, s-maxage={page.seconds}"
+    )
     response["Age"] = str(max(age, 0))
     response["ETag"] = page.etag
     response["Last-Modified"] = http_date(page.created)
@@ -55,17 +57,19 @@ class PageCacheMiddleware:
             response["X-Cache"] = "BYPASS"
             return response
         request.get_host()  # hits too: a host outside ALLOWED_HOSTS gets 400, never a page
-        key = cache_key(request.path_info, request.GET)
+        route = route_of(request.path_info)
+        key = cache_key(request.path_info, request.GET, route.query)
         cache = page_cache()
         try:
             page = cache.get(key)
-            since = cache.generation(fresh=True) if page is None else None
+            if page is not None and page.expires > time.time():
+                return self._hit(request, page)
+            since = cache.generation(fresh=True)
         except StoreError as error:
             logger.warning("page cache unavailable, serving live: %s", error)
-            return self._live(request, key, None)
-        if page is not None:
-            return self._hit(request, page)
-        return self._live(request, key, since)
+            return self._live(request, key, route, since=None, stale=None)
+        # An expired page is kept a while (STALE_SECONDS) in case this render fails.
+        return self._live(request, key, route, since=since, stale=page)
 
     def _hit(self, request, page: CachedPage):
         age = int(time.time() - page.created)
@@ -76,39 +80,61 @@ class PageCacheMiddleware:
         response["X-Cache"] = "HIT"
         return response
 
-    def _live(self, request, key: str, since: int | None):
+    def _live(self, request, key: str, route: Route, *, since: int | None, stale: CachedPage | None):
         # The view sees only what the key says: no other parameters, the canonical host.
-        request.GET = _allowlisted(request.GET)
+        request.GET = _allowlisted(request.GET, route.query)
         _use_canonical_host(request)
         response = self.get_response(request)
+        if response.status_code >= 500 and stale is not None and not stale.final:
+            return _stale(stale)
         tags = getattr(request, "cache_tags", None)
-        expires = getattr(request, "cache_expires", None)  # tagging.expire_page_at
-        if since is None or not tags or not _storable(request, response) or (expires or math.inf) <= time.time():
+        now = time.time()
+        cap = getattr(request, "cache_expires", None)  # tagging.expire_page_at: the page changes then
+        if not tags or not _storable(request, response) or (cap is not None and cap <= now):
             response["X-Cache"] = "MISS" if tags else "BYPASS"
             return response
+        expires = now + _lifetime(response.status_code, route)
+        final = cap is not None and cap < expires
+        expires = min(expires, cap) if final else expires
         page = CachedPage(
             status=response.status_code,
             headers=[(name, response[name]) for name in KEPT_HEADERS if name in response],
             body=response.content,
-            created=time.time(),
+            created=now,
             etag=f'"{hashlib.sha256(response.content).hexdigest()[:32]}"',
             tags=sorted({*tags, path_tag(request.path_info)}),
             expires=expires,
+            final=final,
         )
-        ttl = config("SECONDS") if response.status_code == 200 else config("SHORT_SECONDS")
-        ttl = min(ttl, math.ceil(expires - page.created)) if expires is not None else ttl
-        try:
-            page_cache().set(key, page, ttl=ttl, since=since)
-        except StoreError as error:
-            logger.warning("page cache unavailable, page not stored: %s", error)
+        # Headers first: a page goes into the store only once its response is whole.
         _public_headers(response, page, age=0)
         response["X-Cache"] = "MISS"
+        if since is not None and response.status_code in STORED_STATUSES:
+            try:
+                page_cache().set(key, page, ttl=page.seconds, since=since)
+            except StoreError as error:
+                logger.warning("page cache unavailable, page not stored: %s", error)
         return response
 
 
-def _allowlisted(query: QueryDict) -> QueryDict:
+def _lifetime(status: int, route: Route) -> int:
+    """How long a page stays fresh in the store and at a CDN: a day for pages, minutes for the rest."""
+    seconds = config("SECONDS") if status == 200 else config("SHORT_SECONDS")
+    return min(seconds, route.max_seconds) if route.max_seconds else seconds
+
+
+def _stale(page: CachedPage):
+    """The last stored copy of a page whose render failed (stale-if-error): never kept by anyone downstream."""
+    response = page.response()
+    response["Cache-Control"] = "public, max-age=0, s-maxage=0"
+    response["Age"] = str(max(int(time.time() - page.created), 0))
+    response["X-Cache"] = "STALE"
+    return response
+
+
+def _allowlisted(query: QueryDict, names: tuple[str, ...]) -> QueryDict:
     kept = QueryDict(mutable=True)
-    for name in config("QUERY_PARAMS"):
+    for name in names:
         values = query.getlist(name)[:1]
         if values:
             kept.setlist(name, values)
@@ -127,7 +153,7 @@ def _use_canonical_host(request) -> None:
 def _storable(request, response) -> bool:
     return (
         request.method == "GET"
-        and response.status_code in STORED_STATUSES
+        and response.status_code in PUBLIC_STATUSES
         and not response.cookies
         and not getattr(response, "streaming", False)
         and "private" not in response.get("Cache-Control", "")

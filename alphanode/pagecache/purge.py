@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db import DatabaseError
 
-from alphanode.pagecache.cache import page_cache
+from alphanode.pagecache.cache import config, page_cache
 from alphanode.pagecache.models import PurgeLog
 from alphanode.pagecache.stores import StoreError
 from alphanode.pagecache.tagging import path_tag
@@ -31,8 +31,9 @@ def purge(*, tags=(), routes=(), everything: bool = False, reason: str, user=Non
     """Purge pages by cache tag and/or route (a path), or everything, and record it.
 
     Store failures are retried `attempts` times; a purge that still fails is
-    recorded with succeeded=False and retried by the next purge (any process)
-    or by `manage.py purge_cache --retry-failed`. Never raises for store errors.
+    recorded with succeeded=False and retried by the next purge (any process),
+    by any worker once the store answers again (retry_failed_when_due), or by
+    `manage.py purge_cache --retry-failed`. Never raises for store errors.
     """
     tags = sorted({*tags, *(path_tag(route) for route in routes)})
     pages, keys, error = 0, [], ""
@@ -87,4 +88,36 @@ def retry_failed(limit: int = 100) -> int:
             break
         PurgeLog.objects.filter(pk=log.pk).update(succeeded=True, attempts=log.attempts + 1, pages=pages)
         done += 1
+    return done
+
+
+def pending_failed() -> int:
+    """How many failed purges wait for a retry (their pages may be stale until then)."""
+    return PurgeLog.objects.filter(succeeded=False).count()
+
+
+# When this process last looked for failed purges; the first look is RETRY_SECONDS after it started.
+_last_retry_check = time.monotonic()
+
+
+def retry_failed_when_due(**kwargs) -> int:
+    """After a request: at most every PAGECACHE["RETRY_SECONDS"], retry failed purges if any wait.
+
+    The look is one indexed EXISTS query (purgelog_failed_recent); the retry
+    itself runs only when a purge failed, and stops at the first store error.
+    """
+    global _last_retry_check
+    now = time.monotonic()
+    if now - _last_retry_check < config("RETRY_SECONDS"):
+        return 0
+    _last_retry_check = now
+    try:
+        if not PurgeLog.objects.filter(succeeded=False).exists():
+            return 0
+        done = retry_failed()
+    except DatabaseError as error:
+        logger.warning("could not look for failed purges: %s", error)
+        return 0
+    if done:
+        logger.info("retried %d failed purge(s)", done)
     return done

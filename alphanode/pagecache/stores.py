@@ -11,6 +11,10 @@ purging exact and race-free:
   stored (`set` gets the generation read before rendering and refuses when a
   tag was purged since), so a slow render cannot put stale content back.
 
+Both hold at most `max_entries` pages (PAGECACHE["MAX_ENTRIES"]): storing
+one more evicts the pages stored longest ago (oldest first, a re-stored page
+counts as new), with their tag index entries, in the same atomic step.
+
 Every app server and worker process shares the store; processes keep no
 state here except connections (opened per process, after fork).
 """
@@ -36,9 +40,12 @@ class StoreError(Exception):
 class RedisStore:
     """Pages in Redis: one key per page, one set per tag, Lua scripts for atomic store and purge."""
 
+    # ARGV: prefix, key, entry, ttl, since, max_entries, tags...; "order" ranks pages by store
+    # sequence, so the oldest are evicted first (with their tag index entries).
     _STORE = """
     local prefix, key, entry, ttl, since = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-    for i = 6, #ARGV do
+    local max_entries = tonumber(ARGV[6])
+    for i = 7, #ARGV do
         local purged = redis.call('GET', prefix .. 'tp:' .. ARGV[i])
         if purged and tonumber(purged) > since then return 0 end
     end
@@ -46,7 +53,7 @@ class RedisStore:
     if purged_all and tonumber(purged_all) > since then return 0 end
     redis.call('SET', prefix .. 'page:' .. key, entry, 'EX', ttl)
     redis.call('DEL', prefix .. 'pt:' .. key)
-    for i = 6, #ARGV do
+    for i = 7, #ARGV do
         redis.call('SADD', prefix .. 'pt:' .. key, ARGV[i])
         redis.call('SADD', prefix .. 'tag:' .. ARGV[i], key)
         if redis.call('TTL', prefix .. 'tag:' .. ARGV[i]) < ttl then
@@ -54,6 +61,18 @@ class RedisStore:
         end
     end
     redis.call('EXPIRE', prefix .. 'pt:' .. key, ttl)
+    redis.call('ZADD', prefix .. 'order', redis.call('INCR', prefix .. 'seq'), key)
+    local over = redis.call('ZCARD', prefix .. 'order') - max_entries
+    if over > 0 then
+        local oldest = redis.call('ZPOPMIN', prefix .. 'order', over)
+        for i = 1, #oldest, 2 do
+            local old = oldest[i]
+            for _, tag in ipairs(redis.call('SMEMBERS', prefix .. 'pt:' .. old)) do
+                redis.call('SREM', prefix .. 'tag:' .. tag, old)
+            end
+            redis.call('DEL', prefix .. 'page:' .. old, prefix .. 'pt:' .. old)
+        end
+    end
     return 1
     """
     _PURGE = """
@@ -66,6 +85,7 @@ class RedisStore:
         for _, key in ipairs(redis.call('SMEMBERS', prefix .. 'tag:' .. tag)) do
             if redis.call('SISMEMBER', prefix .. 'pt:' .. key, tag) == 1 then
                 redis.call('DEL', prefix .. 'page:' .. key, prefix .. 'pt:' .. key)
+                redis.call('ZREM', prefix .. 'order', key)
                 table.insert(purged, key)
             end
         end
@@ -75,9 +95,10 @@ class RedisStore:
     return purged
     """
 
-    def __init__(self, url: str, prefix: str):
+    def __init__(self, url: str, prefix: str, *, max_entries: int):
         self.url = url
         self.prefix = f"{prefix}:pc:"
+        self.max_entries = max_entries
         self._client = None
         self._pid = None
 
@@ -106,7 +127,7 @@ class RedisStore:
     def set(self, key: str, entry: bytes, tags: list[str], ttl: int, since: int) -> bool:
         try:
             self.client  # noqa: B018 (opens the per-process client and scripts)
-            return bool(self._store(args=[self.prefix, key, entry, ttl, since, *tags]))
+            return bool(self._store(args=[self.prefix, key, entry, ttl, since, self.max_entries, *tags]))
         except redis.RedisError as error:
             raise StoreError(f"redis: {error}") from error
 
@@ -124,6 +145,7 @@ class RedisStore:
         try:
             generation = self.client.incr(self.prefix + "gen")
             self.client.set(self.prefix + "tp:" + ALL, generation, ex=PURGE_MEMORY_SECONDS)
+            self.client.delete(self.prefix + "order")
             removed = 0
             for pattern in ("page:*", "pt:*", "tag:*"):
                 batch = []
@@ -164,8 +186,9 @@ class SqliteStore:
     # Expired pages and old purge generations are swept after this many stores.
     _SWEEP_EVERY = 500
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, max_entries: int):
         self.path = Path(path)
+        self.max_entries = max_entries
         self._local = threading.local()
         self._stores = 0
 
@@ -207,12 +230,17 @@ class SqliteStore:
                 ).fetchone()[0]
                 if latest is not None and latest > since:
                     return False
-                db.execute(
+                # REPLACE gives the row a new rowid: rowids rank pages by when they were stored.
+                rowid = db.execute(
                     "INSERT OR REPLACE INTO page (key, entry, expires) VALUES (?, ?, ?)",
                     (key, entry, time.time() + ttl),
-                )
+                ).lastrowid
                 db.execute("DELETE FROM page_tag WHERE key = ?", (key,))
                 db.executemany("INSERT INTO page_tag (tag, key) VALUES (?, ?)", [(tag, key) for tag in set(tags)])
+                # At most max_entries rowids are above this one: one range probe when nothing is over.
+                oldest_kept = rowid - self.max_entries
+                db.execute("DELETE FROM page_tag WHERE key IN (SELECT key FROM page WHERE rowid <= ?)", (oldest_kept,))
+                db.execute("DELETE FROM page WHERE rowid <= ?", (oldest_kept,))
             self._stores += 1
             if self._stores % self._SWEEP_EVERY == 0:
                 self._sweep(db)

@@ -1,11 +1,32 @@
-"""What a page shows: the cache tags a view puts on the request, for the middleware to store."""
+"""What a page shows and what it reads: cache tags a view puts on the request, and the query a route uses.
+
+Tags travel in the `Surrogate-Key` header, space-separated, and a CDN or
+Varnish (xkey) purges by them; so every tag is one header token of
+[A-Za-z0-9:._%-] whatever a URL held (`cache_tag`).
+"""
+
+import hashlib
+import re
+
+_TOKEN = re.compile(r"[A-Za-z0-9:._-]+")
+_KEPT = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789:._-")
+
+
+def cache_tag(text: str) -> str:
+    """`text` as a header token: characters outside [A-Za-z0-9:._-] percent-encoded as UTF-8 (so `%` is too)."""
+    if _TOKEN.fullmatch(text):
+        return text
+    return "".join(
+        char if char in _KEPT else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        for char in text
+    )
 
 
 def tag_page(request, *tags: str) -> None:
     """Record what this response shows; the middleware stores the page under these tags."""
     if not hasattr(request, "cache_tags"):
         request.cache_tags = set()
-    request.cache_tags.update(tags)
+    request.cache_tags.update(cache_tag(tag) for tag in tags)
 
 
 def expire_page_at(request, when) -> None:
@@ -21,5 +42,21 @@ def expire_page_at(request, when) -> None:
 
 
 def path_tag(path: str) -> str:
-    """The tag every cached variant of one route carries, so a route can be purged by hand."""
-    return f"path:{path}"
+    """The tag every cached variant of one route carries: `path:` and a hash of the path, a short token always."""
+    return "path:" + hashlib.sha256(path.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def page_query(*names: str, max_seconds: int | None = None):
+    """Declare the query parameters a view reads; the page cache keys its pages by these alone.
+
+    A view without it is keyed by its path only, and sees no query
+    parameters. `max_seconds` caps how long its pages are kept (and what a CDN
+    is told), for routes whose parameters are unbounded (search).
+    """
+
+    def declare(view):
+        view.page_query = names
+        view.page_max_seconds = max_seconds
+        return view
+
+    return declare

@@ -7,6 +7,8 @@ backed by an index, and the filters' own choices come from cheap queries.
 import re
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Paginator
 from django.db import connection
@@ -20,6 +22,20 @@ from posts.models import Post, StackTag, ToolTag
 # PostgreSQL reads a whole index on every page load; beyond this many, the
 # exact number does not help anyone find a post.
 COUNT_CAP = 10_000
+
+
+class CheckedChangeList(ChangeList):
+    """A change list that refuses parameters no database can compare (a NUL character).
+
+    PostgreSQL rejects NUL in text, so any filter or search value with one
+    would fail in the query; the admin answers invalid lookups with a redirect
+    to ?e=1 instead of a 500.
+    """
+
+    def get_queryset(self, request, exclude_parameters=None):
+        if any("\x00" in text for name, values in request.GET.lists() for text in (name, *values)):
+            raise IncorrectLookupParameters("a NUL character in a filter or search")
+        return super().get_queryset(request, exclude_parameters)
 
 
 def capped_count(queryset, cap: int = COUNT_CAP) -> int:

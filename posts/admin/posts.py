@@ -10,7 +10,6 @@ import weakref
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import construct_change_message, unquote
-from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models.functions import Coalesce
@@ -26,6 +25,7 @@ from posts.admin import article, diffing, forms
 from posts.admin.lists import (
     LARGE_COLUMNS,
     CappedCountPaginator,
+    CheckedChangeList,
     CodeLanguageFilter,
     FlagFilter,
     ReviewedFilter,
@@ -105,7 +105,7 @@ class EntityInline(RecordPartInline):
         return super().get_queryset(request).select_related("entity")
 
 
-class PostChangeList(ChangeList):
+class PostChangeList(CheckedChangeList):
     def get_queryset(self, request, exclude_parameters=None):
         return super().get_queryset(request, exclude_parameters).defer(*LARGE_COLUMNS)
 
@@ -166,7 +166,12 @@ class PostAdmin(admin.ModelAdmin):
 
     @admin.action(description="Purge cache for selected posts", permissions=["change"])
     def purge_cache(self, request, queryset):
-        result = cache_tags.purge_posts(queryset.only("pk", "slug"), reason="admin action", user=request.user)
+        result = cache_tags.purge_posts(
+            # The change list's queryset joins reviewed_by, which only() cannot defer.
+            queryset.select_related(None).only("pk", "slug"),
+            reason="admin action",
+            user=request.user,
+        )
         if result.succeeded:
             self.message_user(request, f"Purged {result.pages} cached page(s) showing {queryset.count()} post(s).")
         else:
@@ -436,11 +441,11 @@ class PostAdmin(admin.ModelAdmin):
         post_id = result.post_ids[source_id]
         slug = form.cleaned_data.get("slug")
         if slug and (not change or "slug" in form.changed_data):
-            services.post_change_slug(post_id, slug=slug)
+            services.post_change_slug(post_id, slug=slug, user=request.user)
         if change and "state" in form.changed_data:
             if not request.user.has_perm(REVIEW_PERMISSION):
                 raise PermissionDenied  # the field is read-only for them; this is the server's own check
-            services.post_set_state(post_id, state=form.cleaned_data["state"])
+            services.post_set_state(post_id, state=form.cleaned_data["state"], user=request.user)
         if SCHEDULE_FIELDS & set(form.changed_data):
             services.post_set_schedule(
                 post_id,
@@ -469,10 +474,10 @@ class PostAdmin(admin.ModelAdmin):
         return message
 
     def delete_model(self, request, obj):
-        services.posts_delete([obj.pk])
+        services.posts_delete([obj.pk], user=request.user)
 
     def delete_queryset(self, request, queryset):
-        services.posts_delete(list(queryset.values_list("pk", flat=True)))
+        services.posts_delete(list(queryset.values_list("pk", flat=True)), user=request.user)
 
     # -- preview, history, rollback ------------------------------------------
 

@@ -25,7 +25,14 @@ from django.utils.timesince import timesince
 
 from posts import reviewing, revisions
 from posts.admin import article, diffing, forms
-from posts.admin.lists import LARGE_COLUMNS, CappedCountPaginator, StackFilter, capped_count, search_posts
+from posts.admin.lists import (
+    LARGE_COLUMNS,
+    CappedCountPaginator,
+    CheckedChangeList,
+    StackFilter,
+    capped_count,
+    search_posts,
+)
 from posts.models import Post, ReviewNote, ReviewQueue, Revision
 from posts.querysets import REVIEW_REASONS, claim_cutoff, claim_is_active, review_reason_q, review_reasons
 from posts.reviewing import PostClaimed
@@ -151,6 +158,9 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
     # -- the list
+
+    def get_changelist(self, request, **kwargs):
+        return CheckedChangeList
 
     def get_queryset(self, request):
         notes = ReviewNote.objects.filter(post=OuterRef("pk")).order_by("-created_at", "-id")
@@ -471,7 +481,8 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             else:
                 return HttpResponseBadRequest(
                     f"decision: expected approve, request_changes, unpublish, claim, take_over, release, "
-                    f"apply_import or dismiss_import, found {decision!r}"
+                    f"apply_import or dismiss_import, found {decision!r}",
+                    content_type="text/plain; charset=utf-8",  # never HTML: it echoes the input
                 )
         except EditConflict:
             self.message_user(
