@@ -188,13 +188,16 @@ def test_every_reader_page_is_capped_at_the_next_event(client, live_clock):
     assert stored.expires == pytest.approx(scheduling.next_scheduled_event().timestamp())
 
 
-def test_a_page_past_its_expiry_is_never_served():
+def test_a_page_past_its_expiry_is_never_served(client):
+    make_post(1)
     cache = page_cache()
-    page = CachedPage(200, [], b"old", time.time(), '"e"', ["list:home"], expires=time.time() + 0.3)
-    cache.set("/expiring", page, ttl=1, since=cache.generation(fresh=True))
-    assert cache.get("/expiring").body == b"old"
+    headers = [("Content-Type", "text/html; charset=utf-8")]
+    page = CachedPage(200, headers, b"old", time.time(), '"e"', ["list:home"], expires=time.time() + 0.3, final=True)
+    cache.set("/", page, ttl=1, since=cache.generation(fresh=True))
+    assert client.get("/").content == b"old"
     time.sleep(0.35)
-    assert cache.get("/expiring") is None
+    response = client.get("/")
+    assert response["X-Cache"] == "MISS" and response.content != b"old"
 
 
 def test_publish_scheduled_command(manage, transactional_db):
