@@ -48,7 +48,7 @@ def fill(posts: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         records = Path(folder) / "posts.jsonl"
         call_command("generate_posts", count=missing, seed=10, output=str(records), verbosity=0)
-        call_command("import_posts", str(records), rejects=str(Path(folder) / "rejects.jsonl"), verbosity=0)
+        call_command("import_posts", str(records), rejects=Path(folder) / "rejects.jsonl", verbosity=0)
 
 
 def timed(method, *args) -> tuple[float, object, int]:

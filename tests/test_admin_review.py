@@ -346,3 +346,14 @@ def test_reviewers_publish_and_unpublish_from_the_review_page_editors_get_403(re
     assert Post.objects.get(pk=post.pk).state == Post.State.DRAFT
     reviewer.post(review_url(post), {"decision": "publish"})
     assert Post.objects.get(pk=post.pk).state == Post.State.PUBLISHED
+
+
+def test_the_review_page_points_each_reason_at_what_triggered_it(reviewer, rita):
+    post = make_post(1, flags={"needs_human_review": False, "ai_generated_style": False})
+    reviewing.posts_approve([post.pk], reviewer=rita)
+    edit_post(post, summary="Changed after the approval.")
+    reviewing.posts_request_changes([post.pk], reviewer=rita, note="Say why it changed.")
+    page = reviewer.get(review_url(post)).content.decode()
+    assert 'changed since it was approved (<a href="#since-approval">what changed</a>)' in page
+    assert 'id="since-approval"' in page
+    assert "Say why it changed." in page

@@ -60,15 +60,14 @@ REASONS = {
 }
 
 
+# Where the review page shows what triggered a reason (the flags are in the article's meta box).
+REASON_ANCHORS = {"pending_import": "held-import", "changed": "since-approval"}
+
+
 def reason_codes(post: Post) -> list[str]:
     """The REASONS that put `post` in the queue (querysets.REVIEW_REASONS), in REASONS' order."""
     found = review_reasons(post)
     return [code for code in REASONS if code in found]
-
-
-def reasons(post: Post) -> list[str]:
-    """Why a post is in the queue, in sentences."""
-    return [REASONS[code][1] for code in reason_codes(post)]
 
 
 class ReasonFilter(admin.SimpleListFilter):
@@ -419,7 +418,8 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "title": f"Review “{post}”",
             "post": post,
-            "reasons": reasons(post),
+            "reasons": [(REASONS[code][1], REASON_ANCHORS.get(code)) for code in reason_codes(post)],
+            "changes_requested": post.review_notes.filter(decision=ReviewNote.Decision.CHANGES_REQUESTED).first(),
             "in_queue": Post.objects.flagged().filter(pk=post.pk).exists(),
             "can_review": can_review(request.user),
             "claimed_by_other": claim_is_active(post) and post.claimed_by_id != request.user.pk,
