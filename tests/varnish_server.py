@@ -31,7 +31,8 @@ def site_vcl(backends: list[int], purgers: list[str], *, quick: bool = False) ->
     """
     text = VCL.read_text()
     if quick:
-        text = text.replace(".interval = 2s;", ".interval = 0.3s;").replace("set req.grace = 10s;", "set req.grace = 1s;")
+        text = text.replace(".interval = 2s;", ".interval = 0.3s;")
+        text = text.replace("set req.grace = 10s;", "set req.grace = 1s;")
     servers = "".join(
         f'backend app{n} {{\n    .host = "127.0.0.1";\n    .port = "{port}";\n    .probe = health;\n'
         f"    .first_byte_timeout = 30s;\n}}\n"
@@ -44,9 +45,8 @@ def site_vcl(backends: list[int], purgers: list[str], *, quick: bool = False) ->
         + "}\n"
     )
     for block, replacement in (("backends", servers), ("purgers", acl), ("director", director)):
-        text, count = re.subn(
-            rf"(# BEGIN {block}[^\n]*\n).*?(# END {block})", lambda m: m[1] + replacement + m[2], text, flags=re.S
-        )
+        pattern = re.compile(rf"(# BEGIN {block}[^\n]*\n).*?(# END {block})", re.S)
+        text, count = pattern.subn(lambda m, new=replacement: m[1] + new + m[2], text)
         assert count == 1, f"the VCL has no marked {block} block"
     return text
 
@@ -82,16 +82,16 @@ class Varnish:
 def start_varnish(
     workdir: Path, backends: list[int], *, purgers=("127.0.0.1",), quick: bool = False, port: int | None = None
 ) -> Varnish:
-    """varnishd on a free 127.0.0.1 port (or `port`) in front of the app servers on these ports; wait until it answers."""
+    """varnishd on 127.0.0.1 (a free port, or `port`) in front of the app servers on these ports, answering."""
     workdir.mkdir(parents=True, exist_ok=True)
     vcl = workdir / "alphanode.vcl"
     vcl.write_text(site_vcl(backends, list(purgers), quick=quick))
     port = port or free_port()
     pidfile = workdir / "varnishd.pid"
     # -j none: no privilege drop, so varnishd reads the VCL in the test's private tmp dir.
+    command = [varnishd(), "-j", "none", "-a", f"127.0.0.1:{port}", "-f", str(vcl), "-s", "malloc,64m"]
     started = subprocess.run(
-        [varnishd(), "-j", "none", "-a", f"127.0.0.1:{port}", "-f", str(vcl), "-s", "malloc,64m",
-         "-n", str(workdir / "n"), "-P", str(pidfile)],  # fmt: skip
+        [*command, "-n", str(workdir / "n"), "-P", str(pidfile)],
         capture_output=True,
         text=True,
         timeout=60,

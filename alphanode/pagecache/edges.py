@@ -108,7 +108,7 @@ class EdgePurge:
 def not_purged(reason: str) -> EdgePurge:
     """The edges were not tried (the app's store failed first): every configured edge stays pending."""
     urls = list(settings.EDGE_PURGE_URLS)
-    return EdgePurge(outcomes={url: f"not tried: {reason}" for url in urls}, pending=urls)
+    return EdgePurge(outcomes=dict.fromkeys(urls, f"not tried: {reason}"), pending=urls)
 
 
 def purge_edges(tags, *, everything: bool = False, urls: list[str] | None = None, attempts: int = 3) -> EdgePurge:
