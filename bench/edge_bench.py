@@ -126,7 +126,8 @@ def main() -> None:
             gunicorn_rate = load(f"http://127.0.0.1:{app_port}{article}", args.seconds)[0]
 
             # Editors save in this process, as the admin would: the purge goes to the store and the edge.
-            os.environ.update({**env, "EDGE_PURGE_URLS": edge.purge_url, "DJANGO_SETTINGS_MODULE": "alphanode.settings"})
+            os.environ.update({**env, "EDGE_PURGE_URLS": edge.purge_url})
+            os.environ["DJANGO_SETTINGS_MODULE"] = "alphanode.settings"
             import django
 
             django.setup()
@@ -177,7 +178,7 @@ def main() -> None:
           f"p99 {p99:.1f} ms, max {delays[-1]:.1f} ms")  # fmt: skip
     mean = statistics.mean(evicted)
     print(f"edge held {cached} of {len(paths)} crawled pages; one edit evicted {min(evicted)}-{max(evicted)} "
-          f"(mean {mean:.1f}, {mean / cached:.2%}); purge everything evicted {everything_share:.0%} (sampled)")  # fmt: skip
+          f"(mean {mean:.1f}, {mean / cached:.2%}); purge everything: {everything_share:.0%} (sampled)")  # fmt: skip
 
 
 if __name__ == "__main__":
