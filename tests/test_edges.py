@@ -5,12 +5,16 @@
 
 import gzip
 import time
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from alphanode.pagecache import edges
+from alphanode.pagecache.cache import CachedPage, PageCache
 from alphanode.pagecache.models import PurgeLog
 from alphanode.pagecache.purge import purge, retry_failed
+from alphanode.pagecache.stores import SqliteStore
 from posts.models import Post
 from tests.conftest import subprocess_env
 from tests.factories import edit_post, make_posts
@@ -226,3 +230,23 @@ def test_a_failed_store_purge_leaves_every_edge_pending(settings):
     outcome = edges.not_purged("store down")
     assert outcome.pending == settings.EDGE_PURGE_URLS and not outcome.succeeded
     assert "not tried: store down" in outcome.summary()
+
+
+def test_an_edge_fetch_rereads_the_purge_generation_instead_of_the_workers_copy(tmp_path):
+    store = SqliteStore(tmp_path / "pages.sqlite3")
+    worker = PageCache(store, local_entries=10, local_seconds=60)
+    elsewhere = PageCache(store, local_entries=10, local_seconds=60)
+    since = worker.generation(fresh=True)
+    page = CachedPage(200, [], b"old", time.time(), '"e"', ["post:1"])
+    worker.set("/a/", page, ttl=60, since=since)
+    elsewhere.purge(["post:1"])
+    assert worker.get("/a/").body == b"old"  # a reader may get this worker's copy for local_seconds
+    assert worker.get("/a/", fresh=True) is None  # an edge, which keeps what it gets, never does
+
+
+def test_purge_cache_reports_each_edge(edge):
+    post = make_posts(1)[0]
+    edge.get(post.get_absolute_url())
+    out = StringIO()
+    call_command("purge_cache", "--tag", f"post:{post.pk}", stdout=out)
+    assert out.getvalue().splitlines() == ["purged 1 page(s)", f"edge {edge.purge_url}: 1 objects"]
