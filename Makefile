@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_POSTS ?= 300
 
-.PHONY: setup run test test-fast lint format browser deps-browser clean deploy rollback requirements
+.PHONY: setup run test test-fast lint format browser deps-browser deps-varnish deps-bench clean deploy rollback requirements
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,19 @@ deps-browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-## test: set up, install chromium if missing, run the whole suite (DATABASE_URL / REDIS_URL select the services)
-test: setup deps-browser
+## deps-varnish: Debian's varnish and varnish-modules (xkey) for the edge tests; not run as a service
+deps-varnish:
+	@command -v varnishd >/dev/null && test -e /usr/lib/x86_64-linux-gnu/varnish/vmods/libvmod_xkey.so || { \
+		echo "installing Debian's varnish and varnish-modules for the edge tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq varnish varnish-modules >/dev/null; }
+
+## deps-bench: wrk and nginx for bench/edge_bench.py (nginx is the static-file baseline, not a service)
+deps-bench: deps-varnish
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
+
+## test: set up, install chromium and varnish if missing, run the whole suite (DATABASE_URL / REDIS_URL select the services)
+test: setup deps-browser deps-varnish
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python -m pytest
 

@@ -208,6 +208,14 @@ PAGECACHE = {
     "RETRY_SECONDS": float(os.environ.get("PAGECACHE_RETRY_SECONDS", 30)),
     "EXCLUDED_PREFIXES": ("/admin/", "/static/", "/health", "/metrics", "/ops/"),
 }
+# Edges (Varnish running deploy/varnish/alphanode.vcl) purged by tag after the app's own
+# store: their purge addresses, e.g. http://10.0.0.5:6081/,http://10.0.0.6:6081/
+EDGE_PURGE_URLS = env_list("EDGE_PURGE_URLS")
+# Soft purge: readers get the old page for a moment while one request refetches it.
+EDGE_SOFT_PURGE = env_bool("EDGE_SOFT_PURGE")
+EDGE_TIMEOUT = float(os.environ.get("EDGE_TIMEOUT", 2.0))
+# Purge the edges a second time this long after each purge (0: never); see alphanode/pagecache/edges.py.
+EDGE_SETTLE_SECONDS = float(os.environ.get("EDGE_SETTLE_SECONDS", 2.0))
 # The page the deploy's smoke test fetches besides /health: a function returning a path or None.
 SMOKE_TEST_PATH = os.environ.get("SMOKE_TEST_PATH", "posts.smoke.newest_article_path")
 # Absolute URLs (canonical links, feeds, sitemaps) use this, never the request's Host.

@@ -7,9 +7,9 @@ from alphanode.pagecache.models import PurgeLog
 
 @admin.register(PurgeLog)
 class PurgeLogAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "reason", "pages", "succeeded", "attempts", "user"]
+    list_display = ["created_at", "reason", "pages", "succeeded", "attempts", "edges_pending", "user"]
     list_filter = ["succeeded"]
-    search_fields = ["reason", "tags"]
+    search_fields = ["reason", "tags", "edges_pending"]
     date_hierarchy = "created_at"
     show_full_result_count = False
 

@@ -120,8 +120,8 @@ class PageCache:
             self._generation_read_at = now
         return self._generation
 
-    def get(self, key: str) -> CachedPage | None:
-        generation = self.generation()
+    def get(self, key: str, *, fresh: bool = False) -> CachedPage | None:
+        generation = self.generation(fresh=fresh)
         local = self._local.get(key)
         if local is not None and local[0] == generation:
             self._local.move_to_end(key)

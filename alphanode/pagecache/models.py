@@ -15,6 +15,8 @@ class PurgeLog(models.Model):
     succeeded = models.BooleanField(default=True)
     attempts = models.PositiveSmallIntegerField(default=1)
     error = models.TextField(blank=True)
+    edges = models.TextField(blank=True, help_text="Per edge (EDGE_PURGE_URLS): objects purged, or the error.")
+    edges_pending = models.TextField(blank=True, help_text="Edges still to purge (retried), one per line.")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
 
     class Meta:

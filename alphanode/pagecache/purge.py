@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import DatabaseError
 
+from alphanode.pagecache import edges
 from alphanode.pagecache.cache import config, page_cache
 from alphanode.pagecache.models import PurgeLog
 from alphanode.pagecache.stores import StoreError
@@ -25,6 +26,7 @@ class PurgeResult:
     keys: list[str]
     succeeded: bool
     log: PurgeLog | None
+    edge: edges.EdgePurge | None = None
 
 
 def purge(*, tags=(), routes=(), everything: bool = False, reason: str, user=None, attempts: int = 3) -> PurgeResult:
@@ -51,15 +53,17 @@ def purge(*, tags=(), routes=(), everything: bool = False, reason: str, user=Non
             logger.error("purge failed (attempt %d of %d): %s", attempt, attempts, error)
             if attempt < attempts:
                 time.sleep(0.1 * 2**attempt)
-    succeeded = not error
+    # The edges after the store: an edge refetching a page must not get the old one from it.
+    edge = edges.not_purged(error) if error else edges.purge_edges(tags, everything=everything, attempts=attempts)
+    succeeded = not error and edge.succeeded
     log = _record(reason=reason, tags=tags, keys=keys, everything=everything, pages=pages, user=user,
-                  succeeded=succeeded, error=error, attempts=attempt)  # fmt: skip
+                  succeeded=succeeded, error=error or edge.error, attempts=attempt, edge=edge)  # fmt: skip
     if succeeded:
         retry_failed()
-    return PurgeResult(pages=pages, keys=keys, succeeded=succeeded, log=log)
+    return PurgeResult(pages=pages, keys=keys, succeeded=succeeded, log=log, edge=edge)
 
 
-def _record(*, reason, tags, keys, everything, pages, user, succeeded, error, attempts) -> PurgeLog | None:
+def _record(*, reason, tags, keys, everything, pages, user, succeeded, error, attempts, edge) -> PurgeLog | None:
     try:
         return PurgeLog.objects.create(
             reason=reason[:200],
@@ -69,6 +73,8 @@ def _record(*, reason, tags, keys, everything, pages, user, succeeded, error, at
             succeeded=succeeded,
             error=error,
             attempts=attempts,
+            edges=edge.summary(),
+            edges_pending="\n".join(edge.pending),
             user=user if user is not None and user.is_authenticated else None,
         )
     except DatabaseError as failure:
@@ -86,7 +92,13 @@ def retry_failed(limit: int = 100) -> int:
         except StoreError as failure:
             PurgeLog.objects.filter(pk=log.pk).update(attempts=log.attempts + 1, error=str(failure))
             break
-        PurgeLog.objects.filter(pk=log.pk).update(succeeded=True, attempts=log.attempts + 1, pages=pages)
+        edge = edges.purge_edges(tags, everything=log.tags == "*", urls=log.edges_pending.split(), attempts=1)
+        PurgeLog.objects.filter(pk=log.pk).update(
+            succeeded=edge.succeeded, attempts=log.attempts + 1, pages=pages, error=edge.error,
+            edges="\n".join(filter(None, [log.edges, edge.summary()])), edges_pending="\n".join(edge.pending),
+        )  # fmt: skip
+        if not edge.succeeded:
+            break
         done += 1
     return done
 

@@ -32,3 +32,5 @@ class Command(BaseCommand):
         if not result.succeeded:
             raise CommandError(f"purge failed and was recorded for retry: {result.log.error if result.log else ''}")
         self.stdout.write(f"purged {result.pages} page(s)")
+        for url, outcome in result.edge.outcomes.items():
+            self.stdout.write(f"edge {url}: {outcome}")
