@@ -5,9 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo's absolute links (canonical, feeds, sitemap) follow the address it serves on.
+SITE_URL ?= http://$(HOST):$(PORT)
 DEMO_POSTS ?= 300
 
-.PHONY: setup run test test-fast lint format browser deps-browser clean deploy rollback
+.PHONY: setup setup-env run test deps-html test-fast lint format browser deps-browser clean deploy rollback
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +21,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # A local .env with a random SECRET_KEY; real environment variables win over it.
 .env:
-	@printf 'SECRET_KEY=%s\nALLOWED_HOSTS=localhost,127.0.0.1,[::1]\n' \
+	@printf 'SECRET_KEY=%s\nALLOWED_HOSTS=localhost,127.0.0.1,[::1]\nSITE_URL=http://127.0.0.1:8000\n' \
 		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 	@echo "wrote .env (local settings; not committed)"
 
-setup: $(VENV)/.installed .env
+# Settings became required after some .env files were written: add the local default.
+setup-env: .env
+	@grep -q '^SITE_URL=' .env || { echo 'SITE_URL=http://127.0.0.1:8000' >> .env; echo "added SITE_URL to .env"; }
+
+setup: $(VENV)/.installed setup-env
 
 ## run: set up, load the sample and demo posts into SQLite, serve on http://$(HOST):$(PORT)/
 run: setup
@@ -31,9 +37,11 @@ run: setup
 	$(BIN)/python manage.py import_posts tests/fixtures/seed-4577.json --rejects var/import-rejects.jsonl
 	$(BIN)/python manage.py generate_posts --count $(DEMO_POSTS) --seed 1 --output var/demo-posts.jsonl
 	$(BIN)/python manage.py import_posts var/demo-posts.jsonl --rejects var/import-rejects.jsonl
+	$(BIN)/python manage.py date_generated_posts
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@echo "alphanode on http://$(HOST):$(PORT)/  (admin: $(BIN)/python manage.py createsuperuser)"
-	$(BIN)/gunicorn alphanode.wsgi --config gunicorn.conf.py --bind $(HOST):$(PORT)
+	$(BIN)/python manage.py purge_cache --all
+	@echo "alphanode on $(SITE_URL)/  (the sample: $(SITE_URL)/posts/$(SAMPLE_SLUG)/; admin: $(BIN)/python manage.py createsuperuser)"
+	SITE_URL=$(SITE_URL) $(BIN)/gunicorn alphanode.wsgi --config gunicorn.conf.py --bind $(HOST):$(PORT)
 
 ## deps-browser: Debian's chromium for the browser tests (never `playwright install`)
 deps-browser:
