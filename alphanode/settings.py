@@ -74,6 +74,8 @@ MIDDLEWARE = [
     # After WhiteNoise: static files need no policy; pages and the admin get one.
     "alphanode.ops.csp.PolicyOnceCSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # gzip/Brotli per response for what the page cache does not serve (it sends stored copies).
+    "alphanode.pagecache.compression.CompressionMiddleware",
     # Serves cached pages before sessions, auth and views run (see alphanode/pagecache/).
     "alphanode.pagecache.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

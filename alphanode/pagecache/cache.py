@@ -3,7 +3,7 @@
 import json
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -30,16 +30,25 @@ class CachedPage:
     created: float
     etag: str
     tags: list[str]
+    # Compressed copies of the body by encoding, made once when stored (compression.py).
+    copies: dict[str, bytes] = field(default_factory=dict)
 
     def encode(self) -> bytes:
+        # The body, then each copy, after one JSON line that gives their lengths.
         head = {"s": self.status, "h": self.headers, "c": self.created, "e": self.etag, "t": self.tags}
-        return json.dumps(head, separators=(",", ":")).encode() + b"\n" + self.body
+        head["z"] = [[encoding, len(data)] for encoding, data in self.copies.items()]
+        return b"".join([json.dumps(head, separators=(",", ":")).encode(), b"\n", *self.copies.values(), self.body])
 
     @classmethod
     def decode(cls, data: bytes) -> "CachedPage":
-        head, _, body = data.partition(b"\n")
+        head, _, rest = data.partition(b"\n")
         meta = json.loads(head)
-        return cls(meta["s"], [tuple(pair) for pair in meta["h"]], body, meta["c"], meta["e"], meta["t"])
+        copies, position = {}, 0
+        for encoding, length in meta.get("z", []):
+            copies[encoding] = rest[position : position + length]
+            position += length
+        body = rest[position:]
+        return cls(meta["s"], [tuple(pair) for pair in meta["h"]], body, meta["c"], meta["e"], meta["t"], copies)
 
     def response(self) -> HttpResponse:
         response = HttpResponse(self.body, status=self.status)

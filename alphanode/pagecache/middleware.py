@@ -10,6 +10,7 @@ from django.http import QueryDict
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
+from alphanode.pagecache import compression
 from alphanode.pagecache.cache import CachedPage, cache_key, config, page_cache
 from alphanode.pagecache.stores import StoreError
 from alphanode.pagecache.tagging import path_tag
@@ -70,6 +71,7 @@ class PageCacheMiddleware:
         if response is None:
             response = page.response()
         _public_headers(response, page, age=age)
+        compression.serve(request, response, page)
         response["X-Cache"] = "HIT"
         return response
 
@@ -89,6 +91,7 @@ class PageCacheMiddleware:
             created=time.time(),
             etag=f'"{hashlib.sha256(response.content).hexdigest()[:32]}"',
             tags=sorted({*tags, path_tag(request.path_info)}),
+            copies=compression.compress(response.content, response.get("Content-Type")),
         )
         ttl = config("SECONDS") if response.status_code == 200 else config("SHORT_SECONDS")
         try:
@@ -96,6 +99,7 @@ class PageCacheMiddleware:
         except StoreError as error:
             logger.warning("page cache unavailable, page not stored: %s", error)
         _public_headers(response, page, age=0)
+        compression.serve(request, response, page)
         response["X-Cache"] = "MISS"
         return response
 
