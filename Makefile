@@ -8,6 +8,7 @@ PORT ?= 8000
 # The demo's absolute links (canonical, feeds, sitemap) follow the address it serves on.
 SITE_URL ?= http://$(HOST):$(PORT)
 DEMO_POSTS ?= 300
+SAMPLE_SLUG := building-a-safer-workflow-for-building-safer-deployment-steps-with-python-services
 
 .PHONY: setup setup-env run test deps-html test-fast lint format browser deps-browser clean deploy rollback
 
