@@ -29,13 +29,19 @@ from posts.site import absolute_url, publisher_name
 
 ITEMS = 20
 CONTENT_NAMESPACE = "http://purl.org/rss/1.0/modules/content/"
+DC_NAMESPACE = "http://purl.org/dc/elements/1.1/"
 
 
 class RssWithContent(Rss201rev2Feed):
-    """RSS 2.0 with the full article in `content:encoded`."""
+    """RSS 2.0 with the full article in `content:encoded` and the publisher as the channel's `dc:creator`."""
 
     def rss_attributes(self):
-        return {**super().rss_attributes(), "xmlns:content": CONTENT_NAMESPACE}
+        return {**super().rss_attributes(), "xmlns:content": CONTENT_NAMESPACE, "xmlns:dc": DC_NAMESPACE}
+
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)
+        # RSS's own managingEditor must be an email address; the publisher has a name only.
+        handler.addQuickElement("dc:creator", self.feed["author_name"])
 
     def add_item_elements(self, handler, item):
         super().add_item_elements(handler, item)
