@@ -304,8 +304,10 @@ def test_home_lists_latest_published_posts_with_summary_tags_reading_time_diffic
     titles = re.findall(r'<h2 class="post-card__title"><a href="[^"]+">([^<]+)</a></h2>', html)
     assert titles == [post.title for post in reversed(posts)]
     assert posts[0].summary in html
-    assert '<a class="tag tag--stack" href="/stack/python/">python</a>' in html
-    assert '<a class="tag tag--tool" href="/tools/fastapi/">fastapi</a>' in html
+    # The kind is spoken (and read by search engines): a tag named "go" is not a bare "go" link.
+    hidden = '<span class="visually-hidden">{}: </span>'
+    assert f'<a class="tag tag--stack" href="/stack/python/">{hidden.format("Stack")}python</a>' in html
+    assert f'<a class="tag tag--tool" href="/tools/fastapi/">{hidden.format("Tool")}fastapi</a>' in html
     assert "10 min read · intermediate" in html
     assert response.wsgi_request.cache_tags == {
         cache_tags.listing_tag("home"),
