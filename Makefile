@@ -50,8 +50,23 @@ deps-browser:
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-## test: set up, install chromium if missing, run the whole suite (DATABASE_URL / REDIS_URL select the services)
-test: setup deps-browser
+## deps-html: Java and the Node test tools pinned in package.json (Nu HTML checker vnu-jar, Lighthouse)
+NODE_TOOLS := node_modules/.installed
+deps-html: $(NODE_TOOLS)
+	@command -v java >/dev/null || { \
+		echo "installing Debian's default-jre-headless for the Nu HTML checker"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# --ignore-scripts: vnu-jar's install script would download a Java runtime; Debian's is used.
+$(NODE_TOOLS): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+		echo "installing Debian's npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+## test: set up, install chromium, Java and the Node tools if missing, run the whole suite (DATABASE_URL / REDIS_URL select the services)
+test: setup deps-browser deps-html
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python -m pytest
 

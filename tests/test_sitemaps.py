@@ -42,6 +42,8 @@ def test_index_is_valid_and_points_to_the_pages_and_posts_sitemaps(client):
     ]
     assert document.xpath("//sm:sitemap/sm:lastmod/text()", namespaces=NS)
     assert response.wsgi_request.cache_tags == {cache_tags.listing_tag("sitemap")}
+    assert response["X-Robots-Tag"] == "noindex, noodp, noarchive"
+    assert response["Content-Type"] == "application/xml; charset=utf-8"
 
 
 def test_sitemap_lists_approved_published_posts_with_lastmod_and_leaves_out_flagged_and_drafts(client):
