@@ -5,9 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo's absolute links (canonical, feeds, sitemap) follow the address it serves on.
+SITE_URL ?= http://$(HOST):$(PORT)
 DEMO_POSTS ?= 300
+SAMPLE_SLUG := building-a-safer-workflow-for-building-safer-deployment-steps-with-python-services
 
-.PHONY: setup run test test-fast lint format browser deps-browser deps-varnish deps-bench clean deploy rollback requirements
+.PHONY: setup setup-env run test test-fast lint format browser deps-browser deps-varnish deps-bench deps-html clean deploy rollback requirements
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +22,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # A local .env with a random SECRET_KEY; real environment variables win over it.
 .env:
-	@printf 'SECRET_KEY=%s\nALLOWED_HOSTS=localhost,127.0.0.1,[::1]\n' \
+	@printf 'SECRET_KEY=%s\nALLOWED_HOSTS=localhost,127.0.0.1,[::1]\nSITE_URL=http://127.0.0.1:8000\n' \
 		"$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > $@
 	@echo "wrote .env (local settings; not committed)"
 
-setup: $(VENV)/.installed .env
+# Settings became required after some .env files were written: add the local default.
+setup-env: .env
+	@grep -q '^SITE_URL=' .env || { echo 'SITE_URL=http://127.0.0.1:8000' >> .env; echo "added SITE_URL to .env"; }
+
+setup: $(VENV)/.installed setup-env
 
 ## run: set up, load the sample and demo posts into SQLite, serve on http://$(HOST):$(PORT)/
 run: setup
@@ -31,9 +38,11 @@ run: setup
 	$(BIN)/python manage.py import_posts tests/fixtures/seed-4577.json --rejects var/import-rejects.jsonl
 	$(BIN)/python manage.py generate_posts --count $(DEMO_POSTS) --seed 1 --output var/demo-posts.jsonl
 	$(BIN)/python manage.py import_posts var/demo-posts.jsonl --rejects var/import-rejects.jsonl
+	$(BIN)/python manage.py date_generated_posts
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@echo "alphanode on http://$(HOST):$(PORT)/  (admin: $(BIN)/python manage.py createsuperuser)"
-	$(BIN)/gunicorn alphanode.wsgi --config gunicorn.conf.py --bind $(HOST):$(PORT)
+	$(BIN)/python manage.py purge_cache --all
+	@echo "alphanode on $(SITE_URL)/  (the sample: $(SITE_URL)/posts/$(SAMPLE_SLUG)/; admin: $(BIN)/python manage.py createsuperuser)"
+	SITE_URL=$(SITE_URL) $(BIN)/gunicorn alphanode.wsgi --config gunicorn.conf.py --bind $(HOST):$(PORT)
 
 ## deps-browser: Debian's chromium for the browser tests (never `playwright install`)
 deps-browser:
@@ -52,8 +61,23 @@ deps-bench: deps-varnish
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; }
 
-## test: set up, install chromium and varnish if missing, run the whole suite (DATABASE_URL / REDIS_URL select the services)
-test: setup deps-browser deps-varnish
+## deps-html: Java and the Node test tools pinned in package.json (Nu HTML checker vnu-jar, Lighthouse)
+NODE_TOOLS := node_modules/.installed
+deps-html: $(NODE_TOOLS)
+	@command -v java >/dev/null || { \
+		echo "installing Debian's default-jre-headless for the Nu HTML checker"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# --ignore-scripts: vnu-jar's install script would download a Java runtime; Debian's is used.
+$(NODE_TOOLS): package.json package-lock.json
+	@command -v npm >/dev/null || { \
+		echo "installing Debian's npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+## test: set up, install chromium, varnish, Java and the Node tools if missing, run the whole suite (DATABASE_URL / REDIS_URL select the services)
+test: setup deps-browser deps-varnish deps-html
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python -m pytest
 

@@ -30,6 +30,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On HUP or TERM, old workers get this long to finish the requests they hold.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+# gunicorn's default (4094 bytes) answers a long search URL with its own bare 414 page. At the
+# maximum, every URL a reader can make (a search is cut at 200 characters, 2,400 bytes encoded)
+# reaches the site, which answers with its own page (400 for an over-long search).
+limit_request_line = 8190
 preload_app = False
 pidfile = os.environ.get("GUNICORN_PIDFILE") or None
 # gunicorn's own access line, next to the app's JSON request line; GUNICORN_ACCESS_LOG= (empty) turns it off.

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     # After WhiteNoise: static files need no policy; pages and the admin get one.
     "alphanode.ops.csp.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # gzip/Brotli per response for what the page cache does not serve (it sends stored copies).
+    "alphanode.pagecache.compression.CompressionMiddleware",
     # Applies due scheduled publications before the page cache answers, and caps
     # cached pages at the next one (posts/scheduling.py).
     "posts.scheduling.ScheduleMiddleware",
@@ -119,6 +121,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "posts.site.site_context",
             ],
         },
     },
@@ -219,7 +222,17 @@ EDGE_SETTLE_SECONDS = float(os.environ.get("EDGE_SETTLE_SECONDS", 2.0))
 # The page the deploy's smoke test fetches besides /health: a function returning a path or None.
 SMOKE_TEST_PATH = os.environ.get("SMOKE_TEST_PATH", "posts.smoke.newest_article_path")
 # Absolute URLs (canonical links, feeds, sitemaps) use this, never the request's Host.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Required outside DEBUG: a forgotten SITE_URL would point every absolute link at loopback.
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+if not SITE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SITE_URL is not set. Set it to the site's public address (https://example.org) in the "
+            "environment or in .env (`make setup` writes http://127.0.0.1:8000 for local use)."
+        )
+    SITE_URL = "http://127.0.0.1:8000"
+# The publisher named as author of every post in feeds and metadata (records have no author field).
+PUBLISHER_NAME = os.environ.get("PUBLISHER_NAME", "alphanode")
 # Cached pages are rendered for SITE_URL's host, so that host is always allowed.
 if urlsplit(SITE_URL).hostname not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(urlsplit(SITE_URL).hostname)
@@ -242,6 +255,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files served at the site's root by WhiteNoise (/favicon.ico): browsers ask for it there.
+WHITENOISE_ROOT = BASE_DIR / "public"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -7,6 +7,7 @@ same bytes, and any slice of a run can be regenerated on its own.
 import datetime
 import hashlib
 import random
+import re
 from collections.abc import Iterator
 
 import msgspec
@@ -218,6 +219,24 @@ def generate_record(seed: int, index: int) -> dict:
     }
     record["hash"] = hashlib.sha256(body.encode()).hexdigest()[:24]
     return record
+
+
+# Generated posts are dated within these two years (before the sample, imported "now" by `make run`).
+PUBLISHED_FROM = datetime.datetime(2024, 7, 1, tzinfo=datetime.UTC)
+PUBLISHED_DAYS = 730
+SOURCE_ID = re.compile(r"^gen-(\d+)-(\d+)$")
+
+
+def publication_time(seed: int, index: int) -> datetime.datetime:
+    """When record `index` of the run with `seed` was published: spread over two years, deterministic."""
+    rng = random.Random(f"published-{seed}-{index}")
+    return PUBLISHED_FROM + datetime.timedelta(seconds=rng.randrange(PUBLISHED_DAYS * 86400))
+
+
+def publication_time_of(source_id: str) -> datetime.datetime | None:
+    """The publication time of a generated record, from its source id (gen-<seed>-<index>); None for others."""
+    match = SOURCE_ID.match(source_id)
+    return publication_time(int(match.group(1)), int(match.group(2))) if match else None
 
 
 def generate_lines(count: int, seed: int, start: int = 0) -> Iterator[bytes]:

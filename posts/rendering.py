@@ -138,10 +138,15 @@ def sanitize(html: str) -> str:
     )
 
 
+def stated_image_size(url: str) -> tuple[int, int] | None:
+    """Width and height as the image URL states them (placehold.co/1200x630), or None."""
+    match = _IMAGE_SIZE.search(url)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
 def image_size(url: str) -> tuple[int, int]:
     """Width and height for the img tag, read from the URL (1200x630) when it says so."""
-    match = _IMAGE_SIZE.search(url)
-    return (int(match.group(1)), int(match.group(2))) if match else DEFAULT_IMAGE_SIZE
+    return stated_image_size(url) or DEFAULT_IMAGE_SIZE
 
 
 def render_figure(image: dict) -> str:

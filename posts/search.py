@@ -228,12 +228,20 @@ def _search_plain(query: str, number: int) -> tuple[list[Post], int]:
 
 
 def plain_snippet(text: str, words: list[str], width: int = 240) -> list[SnippetPart]:
-    """A window of `text` around the first match of any word, the matches marked."""
+    """A window of `text` around the first match of any word, cut at word boundaries, the matches marked."""
     text = _clean_text(text)
     pattern = re.compile("|".join(re.escape(word) for word in words), re.IGNORECASE)
     first = pattern.search(text)
     start = max(0, first.start() - width // 3) if first else 0
-    window = text[start : start + width]
+    end = min(len(text), start + width)
+    if start > 0 and not text[start - 1].isspace():
+        # Start after the space that ends the word cut in two (never past the match).
+        space = text.find(" ", start, first.start() if first else end)
+        start = space + 1 if space != -1 else start
+    if end < len(text) and not text[end].isspace():
+        space = text.rfind(" ", first.end() if first and first.end() < end else start, end)
+        end = space if space > start else end
+    window = text[start:end].strip()
     parts, position = [], 0
     for match in pattern.finditer(window):
         parts.append(SnippetPart(window[position : match.start()]))
@@ -241,5 +249,5 @@ def plain_snippet(text: str, words: list[str], width: int = 240) -> list[Snippet
         position = match.end()
     parts.append(SnippetPart(window[position:]))
     prefix = [SnippetPart("… ")] if start else []
-    suffix = [SnippetPart(" …")] if start + width < len(text) else []
+    suffix = [SnippetPart(" …")] if end < len(text) else []
     return prefix + [part for part in parts if part.text] + suffix

@@ -12,6 +12,7 @@ and the post goes to the review queue (pending_import). A reviewer applies or
 ignores it; a re-import of the same generator output changes nothing.
 """
 
+import datetime
 import hashlib
 from dataclasses import dataclass, field, replace
 
@@ -827,3 +828,20 @@ def _forget_next_event() -> None:
     from posts import scheduling  # scheduling imports services
 
     scheduling.clock.forget()
+
+
+def posts_set_published_at(dates: dict[int, datetime.datetime]) -> int:
+    """Give published posts new publication dates (post id -> aware datetime); returns how many changed.
+
+    A site-only write like the state (no revision). A new date moves the post
+    within every listing it is in, so the purge treats it as joining them.
+    """
+    with transaction.atomic():
+        bulk.lock_writes()
+        rows = Post.objects.select_for_update().filter(pk__in=dates, state=Post.State.PUBLISHED)
+        changed = [post_id for post_id, current in rows.values_list("pk", "published_at") if current != dates[post_id]]
+        for post_id in changed:
+            Post.objects.filter(pk=post_id).update(published_at=dates[post_id], lock_version=F("lock_version") + 1)
+        after = post_placements(changed)
+        schedule_purge([PostChange(post_id, None, placement) for post_id, placement in after.items()])
+    return len(changed)

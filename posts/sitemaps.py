@@ -7,22 +7,40 @@ the indexable posts whose ids fall in ((N-1) * 50,000, N * 50,000]: the
 number of pages comes from the highest id (one index probe), and a page is
 one range read of the partial index `post_indexable`. Pages can hold fewer
 URLs than the limit (flagged, unpublished or deleted posts leave gaps); a
-page whose whole id range has none is a 404.
+page whose whole id range has none is left out of the index and is a 404
+(the sitemaps.org schema wants at least one URL a page), so every page the
+index lists answers 200 with URLs: the index probes each range once.
+
+A `pages` sitemap lists the home page and the stack and tools pages that
+list an indexable post; entity and topic pages are left out (they are many,
+thin, and reached from the articles). Every URL is absolute on SITE_URL,
+never on the request's Host.
+
+Django's sitemap views take the domain from the request (`get_current_site`),
+so the two views here render the index and the pages themselves, with a
+leaner template than Django's (no alternates, changefreq or priority): a page
+of 50,000 URLs spends most of its time rendering. Like Django's, they tell
+search engines not to index the sitemap files themselves (X-Robots-Tag).
 """
 
 import math
 from functools import cached_property
 
 from django.contrib.sitemaps import Sitemap
-from django.contrib.sitemaps import views as sitemap_views
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger
 from django.db.models import Max
+from django.http import Http404
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
+from taggit.models import Tag
 
 from alphanode.pagecache.tagging import page_query, tag_page
 from posts import cache_tags
 from posts.models import Post
+from posts.site import absolute_url
+
+SITEMAP_CONTENT_TYPE = "application/xml; charset=utf-8"
 
 
 class IdRangePaginator:
@@ -50,6 +68,14 @@ class IdRangePaginator:
             raise EmptyPage(f"no indexable posts with ids from {first + 1} to {last}")
         return Page(items, number, self)
 
+    def filled_pages(self) -> list[int]:
+        """The numbers of the pages that hold at least one row: one index probe per page."""
+        return [
+            number
+            for number in range(1, self.num_pages + 1)
+            if self.queryset.filter(id__gt=(number - 1) * self.per_page, id__lte=number * self.per_page).exists()
+        ]
+
 
 class PostSitemap(Sitemap):
     limit = 50_000
@@ -64,7 +90,7 @@ class PostSitemap(Sitemap):
         return reverse("posts:detail", kwargs={"slug": "x"}).removesuffix("x/")
 
     def location(self, item):
-        return f"{self._detail_prefix}{item[0]}/"
+        return absolute_url(f"{self._detail_prefix}{item[0]}/")
 
     def lastmod(self, item):
         return item[1]
@@ -78,19 +104,58 @@ class PostSitemap(Sitemap):
         return IdRangePaginator(self.items(), self.limit)
 
 
-SITEMAPS = {"posts": PostSitemap}
+def listing_urls() -> list[dict]:
+    """The home page and every stack and tools page that lists an indexable post (at most one sitemap page)."""
+    indexable = Post.objects.indexable()
+    urls = [{"location": absolute_url(reverse("posts:home")), "lastmod": PostSitemap().get_latest_lastmod()}]
+    for kind, items in (("stack", "posts_stacktag_items"), ("tools", "posts_tooltag_items")):
+        slugs = (
+            Tag.objects.filter(**{f"{items}__content_object__in": indexable})
+            .order_by("slug")
+            .values_list("slug", flat=True)
+            .distinct()
+        )
+        urls.extend({"location": absolute_url(reverse(f"posts:{kind}", kwargs={"slug": slug}))} for slug in slugs)
+    return urls[: PostSitemap.limit]
 
 
 @require_safe
 def sitemap_index(request):
     tag_page(request, cache_tags.listing_tag("sitemap"))
-    return sitemap_views.index(request, SITEMAPS, sitemap_url_name="posts:sitemap_section")
+    posts = PostSitemap()
+    location = absolute_url(reverse("posts:sitemap_section", kwargs={"section": "posts"}))
+    lastmod = posts.get_latest_lastmod()
+    sitemaps = [{"location": absolute_url(reverse("posts:sitemap_section", kwargs={"section": "pages"}))}]
+    sitemaps.extend(
+        {"location": location if number == 1 else f"{location}?p={number}", "lastmod": lastmod}
+        for number in posts.paginator.filled_pages()
+    )
+    return _sitemap_response(request, "sitemaps/index.xml", {"sitemaps": sitemaps})
 
 
 @page_query("p")  # the page of a section, as Django's sitemap index links it
 @require_safe
 def sitemap_section(request, section):
     tag_page(request, cache_tags.listing_tag("sitemap"))
-    # A leaner template than Django's (no alternates, changefreq or priority): a page
-    # of 50,000 URLs spends most of its time rendering.
-    return sitemap_views.sitemap(request, SITEMAPS, section=section, template_name="sitemaps/posts.xml")
+    if section == "pages":
+        urls = listing_urls()
+    elif section == "posts":
+        urls = _post_urls(PostSitemap(), request.GET.get("p", 1))
+    else:
+        raise Http404(f"no sitemap section {section!r}")
+    return _sitemap_response(request, "sitemaps/posts.xml", {"urlset": urls})
+
+
+def _sitemap_response(request, template: str, context: dict):
+    response = render(request, template, context, content_type=SITEMAP_CONTENT_TYPE)
+    response["X-Robots-Tag"] = "noindex, noodp, noarchive"
+    return response
+
+
+def _post_urls(sitemap: PostSitemap, number) -> list[dict]:
+    """One page's URLs; 404 for a page the index does not list."""
+    try:
+        page = sitemap.paginator.page(number)
+    except (EmptyPage, PageNotAnInteger) as error:
+        raise Http404(str(error)) from None
+    return [{"location": sitemap.location(item), "lastmod": sitemap.lastmod(item)} for item in page]

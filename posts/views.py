@@ -13,8 +13,9 @@ from django.views.decorators.http import require_safe
 from taggit.models import Tag
 
 from alphanode.pagecache.tagging import page_query, tag_page
-from posts import cache_tags, exporting, metabox, paging, search
+from posts import cache_tags, exporting, metabox, paging, rendering, search
 from posts.models import Entity, Post
+from posts.site import absolute_url
 
 
 def _tag_listing(request, kind: str, slug: str, posts) -> None:
@@ -30,6 +31,7 @@ def _render_listing(request, page, *, kind, slug, heading, intro, feeds=None):
     _tag_listing(request, kind, slug, page)
     context = {
         "page": page,
+        "kind": kind,
         "heading": heading,
         "intro": intro,
         "feeds": feeds or {},
@@ -40,7 +42,7 @@ def _render_listing(request, page, *, kind, slug, heading, intro, feeds=None):
 
 def _page_url(request, number: int) -> str:
     """The absolute URL of a listing's page: no parameter for page 1, so it has one address."""
-    return request.build_absolute_uri(request.path + (f"?page={number}" if number > 1 else ""))
+    return absolute_url(request.path + (f"?page={number}" if number > 1 else ""))
 
 
 @page_query("page")
@@ -128,9 +130,9 @@ def detail(request, slug):
     figure = next(iter(post.image_sources.all()), None)
     context = {
         "post": post,
-        "canonical_url": request.build_absolute_uri(post.get_absolute_url()),
+        "canonical_url": absolute_url(post.get_absolute_url()),
         "keywords": list(dict.fromkeys(tag.name for tag in (*stack_tags, *tool_tags))),
-        "image_url": figure.url if figure else "",
+        "image": _image_meta(figure),
         "meta_rows": metabox.meta_rows(exporting.record_of(post), links=links),
         "similar": similar,
         "stack_tags": stack_tags,
@@ -139,6 +141,14 @@ def detail(request, slug):
         "can_edit": request.user.is_staff,
     }
     return render(request, "posts/detail.html", context)
+
+
+def _image_meta(figure) -> dict | None:
+    """The article's image for OpenGraph and JSON-LD: its URL, alt text and size when the URL states one."""
+    if figure is None:
+        return None
+    width, height = rendering.stated_image_size(figure.url) or (None, None)
+    return {"url": figure.url, "alt": figure.caption, "width": width, "height": height}
 
 
 # Every distinct query is a page: keep them five minutes, not a day (the store is bounded too).
@@ -168,6 +178,6 @@ def search_page(request):
 
 @require_safe
 def robots_txt(request):
-    sitemap = request.build_absolute_uri(reverse("posts:sitemap_index"))
+    sitemap = absolute_url(reverse("posts:sitemap_index"))
     lines = ["User-agent: *", "Disallow: /admin/", "Disallow: /search/", "", f"Sitemap: {sitemap}", ""]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

@@ -66,9 +66,9 @@ def wait_until_answering(port: int, timeout: float = 30.0, process: subprocess.P
     raise RuntimeError(f"nothing answered on port {port} within {timeout} s")
 
 
-def start_gunicorn(env: dict, log_path: Path, *, cwd: Path = ROOT, workers: int = 2) -> Server:
-    """gunicorn with the project's gunicorn.conf.py on a free port; stdout and stderr go to log_path."""
-    port = free_port()
+def start_gunicorn(env: dict, log_path: Path, *, cwd: Path = ROOT, workers: int = 2, port: int | None = None) -> Server:
+    """gunicorn with the project's gunicorn.conf.py on `port` (default: a free one); output goes to log_path."""
+    port = port or free_port()
     env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     with log_path.open("ab") as log:

@@ -68,6 +68,8 @@ def shared_settings(root: Path, port: int) -> str:
         DATABASE_URL=database_url(),
         ALPHANODE_VAR_DIR=str(root / "shared" / "var"),
         GUNICORN_BIND=f"127.0.0.1:{port}",
+        # Required with DEBUG off; the rehearsal's absolute links point at its own server.
+        SITE_URL=f"http://127.0.0.1:{port}",
         GUNICORN_WORKERS="2",
         CACHE_KEY_PREFIX=settings.CACHES["default"]["KEY_PREFIX"],
     )

@@ -1,7 +1,9 @@
 """RSS and Atom feeds: valid XML, the latest published posts, per tag, escaped text."""
 
+import feedparser
 import pytest
 from lxml import etree
+from taggit.models import Tag
 
 from posts import cache_tags, feeds
 from tests.factories import make_draft, make_post, make_posts
@@ -96,3 +98,88 @@ def test_feed_query_count_does_not_grow_with_items(client, django_assert_num_que
     make_posts(30, start=10)
     with django_assert_num_queries(3):
         client.get("/feeds/rss/")
+
+
+FEEDS = [
+    "/feeds/rss/",
+    "/feeds/atom/",
+    "/stack/rust/rss/",
+    "/stack/rust/atom/",
+    "/tools/cargo/rss/",
+    "/tools/cargo/atom/",
+]
+
+
+@pytest.mark.parametrize("url", FEEDS)
+def test_feeds_parse_with_every_required_element_and_absolute_links_and_ids(client, url):
+    posts = make_posts(2, stack=["rust"], tools=["cargo", "rust"])
+    response = client.get(url)
+    parsed = feedparser.parse(response.content)
+    assert not parsed.bozo, parsed.bozo_exception
+    assert parsed.version == ("rss20" if url.endswith("rss/") else "atom10")
+    feed = parsed.feed
+    assert feed.title
+    assert feed.link.startswith("http://testserver/")
+    assert feed.author == "alphanode"
+    if parsed.version == "rss20":
+        assert feed.description
+    else:
+        assert feed.id == f"http://testserver{url}"
+        assert feed.updated
+    assert {link.href for link in feed.links if link.rel == "self"} == {f"http://testserver{url}"}
+    assert len(parsed.entries) == 2
+    for entry, post in zip(parsed.entries, reversed(posts), strict=True):
+        absolute = f"http://testserver{post.get_absolute_url()}"
+        assert entry.title == post.title
+        assert entry.link == absolute
+        assert entry.id == absolute
+        assert entry.author == "alphanode"
+        assert entry.published_parsed
+        assert entry.summary
+        # The full article, sanitized: the rendered body, once (exact bytes: test_feeds_carry_the_full_body).
+        assert len(entry.content) == 1
+        assert entry.content[0].type == "text/html"
+        assert "<h2>production checks</h2>" in entry.content[0].value
+        # "rust" is both a stack tag and a tool: one category.
+        terms = [tag.term for tag in entry.tags]
+        assert terms.count("rust") == 1
+        assert len(terms) == len(set(terms))
+
+
+def test_feeds_carry_the_full_body_as_stored(client):
+    post = make_post(1)
+    rss = etree.fromstring(client.get("/feeds/rss/").content)
+    assert rss.findtext("./channel/item/{http://purl.org/rss/1.0/modules/content/}encoded") == post.body_html
+    atom = etree.fromstring(client.get("/feeds/atom/").content)
+    content = atom.find(f"{ATOM}entry/{ATOM}content")
+    assert (content.get("type"), content.text) == ("html", post.body_html)
+
+
+def test_rss_guid_is_an_absolute_permalink(client):
+    post = make_post(1)
+    guid = _rss_items(client, "/feeds/rss/")[0].find("guid")
+    assert guid.text == f"http://testserver{post.get_absolute_url()}"
+    assert guid.get("isPermaLink") in (None, "true")
+
+
+def test_a_tag_feed_description_escapes_the_tag_name_like_item_descriptions(client):
+    make_post(1, stack=["<b>bold</b> & co"])
+    tag = Tag.objects.get(name="<b>bold</b> & co")
+    root = etree.fromstring(client.get(f"/stack/{tag.slug}/rss/").content)
+    description = root.findtext("./channel/description")
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in description
+    assert "<b>" not in description
+    # Atom's subtitle is plain text: the name as it is.
+    atom = etree.fromstring(client.get(f"/stack/{tag.slug}/atom/").content)
+    assert "<b>bold</b> & co" in atom.findtext(f"{ATOM}subtitle")
+
+
+def test_feeds_use_site_url_not_the_request_host_with_the_page_cache_off(client, settings, page_cache_off):
+    make_post(1, stack=["rust"])
+    settings.SITE_URL = "https://alphanode.example"
+    settings.ALLOWED_HOSTS = ["other.example", "alphanode.example"]
+    for url in FEEDS[:4]:
+        response = client.get(url, HTTP_HOST="other.example")
+        assert response["X-Cache"] == "BYPASS"
+        assert b"other.example" not in response.content
+        assert b"https://alphanode.example/" in response.content

@@ -227,3 +227,20 @@ def test_a_search_past_the_time_limit_is_stopped_with_a_clear_503(client, monkey
     # The connection is usable afterwards (the failed statement's transaction was rolled back).
     monkeypatch.undo()
     assert _search(client, "python").status_code == 200
+
+
+def test_plain_snippet_starts_and_ends_on_whole_words():
+    words = [f"word{number:03d}" for number in range(200)]
+    text = " ".join(words)
+    parts = search.plain_snippet(text, ["word100"], width=120)
+    snippet = "".join(part.text for part in parts)
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+    inner = snippet.removeprefix("… ").removesuffix(" …")
+    assert all(word in words for word in inner.split()), inner
+    assert "word100" in inner
+    assert len(inner) <= 120
+
+
+def test_plain_snippet_of_a_short_text_is_the_whole_text():
+    parts = search.plain_snippet("measure first, then change", ["change"])
+    assert "".join(part.text for part in parts) == "measure first, then change"

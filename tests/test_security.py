@@ -107,3 +107,16 @@ def test_behind_a_tls_proxy_http_redirects_and_https_gets_hsts(db):
     assert secure.headers["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
     # Load balancers probe /health over plain http.
     assert client.get("/health", HTTP_HOST="localhost").status_code == 200
+
+
+def test_settings_refuse_to_start_without_site_url_outside_debug():
+    result = manage("check", env=production_env(SITE_URL=""))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SITE_URL is not set" in result.stderr
+
+
+def test_debug_runs_fall_back_to_a_local_site_url():
+    code = "from django.conf import settings; print(settings.SITE_URL)"
+    result = manage("shell", "--no-imports", "-c", code, env=production_env(SITE_URL="", DEBUG="1"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "http://127.0.0.1:8000"

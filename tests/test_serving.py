@@ -110,3 +110,38 @@ def test_request_timings_from_every_worker_reach_the_database(server):
     rows = RequestTiming.objects.filter(route="/health")
     assert len({row.worker for row in rows}) >= 2
     assert sum(row.count for row in rows) >= 80
+
+
+def test_cached_pages_are_sent_compressed_with_a_length_not_chunked(server):
+    server.get("/")
+    for encoding, magic in (("gzip", b"\x1f\x8b"), ("br", None)):
+        status, headers, body = server.get("/", {"Accept-Encoding": encoding})
+        assert status == 200
+        assert headers["x-cache"] == "HIT"
+        assert headers["content-encoding"] == encoding
+        assert headers["content-length"] == str(len(body))
+        assert "transfer-encoding" not in headers
+        assert "Accept-Encoding" in headers["vary"]
+        if magic:
+            assert body.startswith(magic)
+
+
+def test_icons_are_served(server):
+    status, headers, body = server.get("/favicon.ico")
+    assert status == 200
+    assert headers["content-type"] in ("image/x-icon", "image/vnd.microsoft.icon")
+    assert body[:4] == b"\x00\x00\x01\x00"
+    status, headers, body = server.get("/static/" + hashed_name(server.static_root, "icons/apple-touch-icon.png"))
+    assert (status, body[:8]) == (200, b"\x89PNG\r\n\x1a\n")
+    status, headers, body = server.get("/static/" + hashed_name(server.static_root, "icons/icon.svg"))
+    assert status == 200
+    assert b"<svg" in body
+
+
+def test_a_very_long_search_gets_the_sites_own_page_not_gunicorns(server):
+    query = "%C3%A9" * 1200  # 7,200 bytes: past gunicorn's default request-line limit
+    status, headers, body = server.get(f"/search/?q={query}")
+    assert status == 400
+    assert headers["content-type"].startswith("text/html")
+    assert b"searches can be at most 200" in body
+    assert b'class="site-header"' in body

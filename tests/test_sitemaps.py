@@ -31,14 +31,19 @@ def _sitemap_locations(client, url: str) -> list[str]:
     return document.xpath("//sm:url/sm:loc/text()", namespaces=NS)
 
 
-def test_index_is_valid_and_points_to_the_posts_sitemap(client):
+def test_index_is_valid_and_points_to_the_pages_and_posts_sitemaps(client):
     make_post(1, flags={"needs_human_review": False})
     response = client.get("/sitemap.xml")
     assert response.status_code == 200
     document = _valid(response.content, "siteindex.xsd")
-    assert document.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS) == ["http://testserver/sitemap-posts.xml"]
+    assert document.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS) == [
+        "http://testserver/sitemap-pages.xml",
+        "http://testserver/sitemap-posts.xml",
+    ]
     assert document.xpath("//sm:sitemap/sm:lastmod/text()", namespaces=NS)
     assert response.wsgi_request.cache_tags == {cache_tags.listing_tag("sitemap")}
+    assert response["X-Robots-Tag"] == "noindex, noodp, noarchive"
+    assert response["Content-Type"] == "application/xml; charset=utf-8"
 
 
 def test_sitemap_lists_approved_published_posts_with_lastmod_and_leaves_out_flagged_and_drafts(client):
@@ -72,10 +77,13 @@ def test_sitemap_pages_are_id_ranges_of_at_most_the_limit(client, monkeypatch):
     last_page = math.ceil(posts[-1].pk / 2)
 
     index = _valid(client.get("/sitemap.xml").content, "siteindex.xsd")
-    locations = index.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS)
-    assert len(locations) == last_page
-    assert locations[0] == "http://testserver/sitemap-posts.xml"
+    locations = index.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS)[1:]
+    # The emptied page is not listed: every listed page has URLs (the schema wants one at least).
+    assert len(locations) == last_page - 1
+    assert f"http://testserver/sitemap-posts.xml?p={empty_page}" not in locations
     assert locations[-1] == f"http://testserver/sitemap-posts.xml?p={last_page}"
+    for location in locations:
+        assert _sitemap_locations(client, location.removeprefix("http://testserver"))
 
     expected = {}
     for post in posts:
@@ -101,5 +109,33 @@ def test_sitemap_page_query_count_does_not_grow_with_posts(client, django_assert
     last_page = f"/sitemap-posts.xml?p={PostSitemap().paginator.num_pages}"
     with django_assert_num_queries(2):
         assert client.get(last_page).status_code == 200
-    with django_assert_num_queries(2):
+    # Two, plus one probe per page of 50,000 ids.
+    with django_assert_num_queries(2 + PostSitemap().paginator.num_pages):
         assert client.get("/sitemap.xml").status_code == 200
+
+
+def test_a_new_site_whose_posts_all_wait_for_review_lists_only_pages_that_answer(client):
+    make_posts(3, flags={"needs_human_review": True})
+    index = _valid(client.get("/sitemap.xml").content, "siteindex.xsd")
+    assert index.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS) == ["http://testserver/sitemap-pages.xml"]
+    assert _sitemap_locations(client, "/sitemap-pages.xml") == ["http://testserver/"]
+
+
+def test_pages_sitemap_lists_home_and_the_tag_pages_of_indexable_posts(client):
+    make_post(1, stack=["rust"], tools=["cargo"], flags={"needs_human_review": False})
+    make_post(2, stack=["go"], tools=["pprof"], flags={"needs_human_review": True})
+    locations = _sitemap_locations(client, "/sitemap-pages.xml")
+    assert locations == ["http://testserver/", "http://testserver/stack/rust/", "http://testserver/tools/cargo/"]
+    for location in locations:
+        assert client.get(location.removeprefix("http://testserver")).status_code == 200
+
+
+def test_sitemaps_use_site_url_not_the_request_host_with_the_page_cache_off(client, settings, page_cache_off):
+    make_post(1, stack=["rust"], flags={"needs_human_review": False})
+    settings.SITE_URL = "https://alphanode.example"
+    settings.ALLOWED_HOSTS = ["other.example", "alphanode.example"]
+    for url in ("/sitemap.xml", "/sitemap-pages.xml", "/sitemap-posts.xml"):
+        response = client.get(url, HTTP_HOST="other.example")
+        assert response["X-Cache"] == "BYPASS"
+        assert b"other.example" not in response.content
+        assert b"https://alphanode.example/" in response.content

@@ -96,8 +96,22 @@ def test_head_has_title_description_canonical_open_graph_twitter_and_json_ld(cli
     data = json.loads(_head_value(html, r'<script type="application/ld\+json">(.*?)</script>'))
     assert data["@type"] == "Article"
     assert data["headline"] == post.title
-    assert data["datePublished"] == post.published_at.isoformat()
-    assert data["dateModified"] == post.updated_at.isoformat()
+    assert data["datePublished"] == post.published_at.replace(microsecond=0).isoformat()
+    assert data["dateModified"] == post.updated_at.replace(microsecond=0).isoformat()
+    assert data["author"] == {"@type": "Organization", "name": "alphanode", "url": "http://testserver/"}
+    assert data["publisher"]["logo"]["url"].startswith("http://testserver/static/icons/apple-touch-icon")
+    assert (data["publisher"]["logo"]["width"], data["publisher"]["logo"]["height"]) == (180, 180)
+    image = record_image(post)
+    assert data["image"] == {
+        "@type": "ImageObject",
+        "url": image["url"],
+        "caption": image["caption"],
+        "width": 1200,
+        "height": 630,
+    }
+    assert _head_value(html, r'<meta property="og:image:alt" content="([^"]*)">') == image["caption"]
+    assert _head_value(html, r'<meta property="og:image:width" content="([^"]*)">') == "1200"
+    assert _head_value(html, r'<meta name="author" content="([^"]*)">') == "alphanode"
     assert data["keywords"] == [
         "python services",
         "backend",
@@ -109,6 +123,59 @@ def test_head_has_title_description_canonical_open_graph_twitter_and_json_ld(cli
         "git",
         "logs",
     ]
+
+
+def record_image(post) -> dict:
+    image = post.image_sources.first()
+    return {"url": image.url, "caption": image.caption}
+
+
+def test_image_size_is_left_out_when_the_image_url_does_not_state_it(client, settings):
+    settings.PUBLISHER_NAME = "Example Press"
+    images = [{"source": "example.org", "url": "https://example.org/photo.png", "caption": "a photo"}]
+    post = make_post(1, image_sources=images, flags={"needs_human_review": False, "has_images": True})
+    html = client.get(post.get_absolute_url()).content.decode()
+    data = json.loads(_head_value(html, r'<script type="application/ld\+json">(.*?)</script>'))
+    assert data["image"] == {"@type": "ImageObject", "url": "https://example.org/photo.png", "caption": "a photo"}
+    assert data["author"]["name"] == data["publisher"]["name"] == "Example Press"
+    assert "og:image:width" not in html
+    assert _head_value(html, r'<meta property="og:image:alt" content="([^"]*)">') == "a photo"
+
+
+@pytest.mark.parametrize("path", ["/", "/stack/rust/"])
+def test_home_and_tag_pages_have_open_graph_twitter_and_json_ld(client, path):
+    make_post(1, stack=["rust"], flags={"needs_human_review": False})
+    html = client.get(path).content.decode()
+    url = f"http://testserver{path}"
+    assert _head_value(html, r'<meta property="og:url" content="([^"]*)">') == url
+    assert _head_value(html, r'<meta property="og:type" content="([^"]*)">') == "website"
+    assert _head_value(html, r'<meta property="og:image:alt" content="([^"]*)">')
+    assert _head_value(html, r'<meta name="twitter:card" content="([^"]*)">') == "summary"
+    data = json.loads(_head_value(html, r'<script type="application/ld\+json">(.*?)</script>'))
+    assert data["@type"] == ("WebSite" if path == "/" else "CollectionPage")
+    assert data["url"] == url
+    assert data["publisher"]["@type"] == "Organization"
+
+
+def test_home_page_has_one_alternate_link_per_feed_and_a_tag_page_adds_its_own(client):
+    make_post(1, stack=["rust"])
+    alternates = re.compile(r'<link rel="alternate" type="[^"]+" title="[^"]+" href="([^"]+)">')
+    assert alternates.findall(client.get("/").content.decode()) == ["/feeds/rss/", "/feeds/atom/"]
+    assert alternates.findall(client.get("/stack/rust/").content.decode()) == [
+        "/feeds/rss/",
+        "/feeds/atom/",
+        "/stack/rust/rss/",
+        "/stack/rust/atom/",
+    ]
+
+
+def test_time_elements_carry_no_microseconds(client):
+    post = make_post(1)
+    for path in ("/", post.get_absolute_url(), "/search/?q=python"):
+        values = re.findall(r'<time datetime="([^"]+)">', client.get(path).content.decode())
+        assert values
+        for value in values:
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", value), value
 
 
 def test_json_ld_cannot_be_closed_by_a_title(client):
@@ -237,8 +304,10 @@ def test_home_lists_latest_published_posts_with_summary_tags_reading_time_diffic
     titles = re.findall(r'<h2 class="post-card__title"><a href="[^"]+">([^<]+)</a></h2>', html)
     assert titles == [post.title for post in reversed(posts)]
     assert posts[0].summary in html
-    assert '<a class="tag tag--stack" href="/stack/python/">python</a>' in html
-    assert '<a class="tag tag--tool" href="/tools/fastapi/">fastapi</a>' in html
+    # The kind is spoken (and read by search engines): a tag named "go" is not a bare "go" link.
+    hidden = '<span class="visually-hidden">{}: </span>'
+    assert f'<a class="tag tag--stack" href="/stack/python/">{hidden.format("Stack")}python</a>' in html
+    assert f'<a class="tag tag--tool" href="/tools/fastapi/">{hidden.format("Tool")}fastapi</a>' in html
     assert "10 min read · intermediate" in html
     assert response.wsgi_request.cache_tags == {
         cache_tags.listing_tag("home"),

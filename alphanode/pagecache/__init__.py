@@ -11,8 +11,10 @@ what a page shows by tagging the request, and callers say what changed as tags.
 
 Modules: `tagging` (tag_page, page_query, path tags), `cache` (keys, the stored form, the
 shared store plus this process's copy), `stores` (Redis, SQLite), `middleware`
-(serving and storing), `purge` (purging, the purge log, retries), `models`
-(PurgeLog), `admin`, and the `purge_cache` command.
+(serving and storing), `compression` (gzip and Brotli copies made once when a
+page is stored; per-response compression for what the cache does not serve),
+`purge` (purging, the purge log, retries), `models` (PurgeLog), `admin`, and
+the `purge_cache` command.
 
 Rules (docs/page-cache.md has the long form):
 - Only anonymous GET/HEAD requests for tagged pages are stored, keyed by the

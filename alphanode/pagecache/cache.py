@@ -4,7 +4,7 @@ import functools
 import json
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -63,6 +63,8 @@ class CachedPage:
     expires: float
     # The page changes at `expires` (tagging.expire_page_at, a scheduled publication): never served after it.
     final: bool = False
+    # Compressed copies of the body by encoding, made once when stored (compression.py).
+    copies: dict[str, bytes] = field(default_factory=dict)
 
     def encode(self) -> bytes:
         head = {
@@ -75,16 +77,25 @@ class CachedPage:
         }
         if self.final:
             head["f"] = 1
-        return json.dumps(head, separators=(",", ":")).encode() + b"\n" + self.body
+        # The body, then each compressed copy, after the JSON line that gives their lengths.
+        head["z"] = [[encoding, len(data)] for encoding, data in self.copies.items()]
+        return b"".join([json.dumps(head, separators=(",", ":")).encode(), b"\n", *self.copies.values(), self.body])
 
     @classmethod
     def decode(cls, data: bytes) -> "CachedPage":
-        head, _, body = data.partition(b"\n")
+        head, _, rest = data.partition(b"\n")
         meta = json.loads(head)
+        copies, position = {}, 0
+        for encoding, length in meta.get("z", []):
+            copies[encoding] = rest[position : position + length]
+            position += length
+        body = rest[position:]
         # Entries stored before "x" existed lived exactly SECONDS.
         expires = meta.get("x", meta["c"] + config("SECONDS"))
         headers = [tuple(pair) for pair in meta["h"]]
-        return cls(meta["s"], headers, body, meta["c"], meta["e"], meta["t"], expires, bool(meta.get("f")))
+        return cls(
+            meta["s"], headers, body, meta["c"], meta["e"], meta["t"], expires, bool(meta.get("f")), copies=copies
+        )
 
     @property
     def seconds(self) -> int:

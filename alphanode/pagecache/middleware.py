@@ -10,6 +10,7 @@ from django.http import QueryDict
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
+from alphanode.pagecache import compression
 from alphanode.pagecache.cache import CachedPage, Route, cache_key, config, page_cache, route_of
 from alphanode.pagecache.stores import StoreError
 from alphanode.pagecache.tagging import path_tag
@@ -87,6 +88,7 @@ class PageCacheMiddleware:
         if response is None:
             response = page.response()
         _public_headers(response, page, age=age)
+        compression.serve(request, response, page)
         response["X-Cache"] = "HIT"
         return response
 
@@ -115,9 +117,11 @@ class PageCacheMiddleware:
             tags=sorted({*tags, path_tag(request.path_info)}),
             expires=expires,
             final=final,
+            copies=compression.compress(response.content, response.get("Content-Type")),
         )
         # Headers first: a page goes into the store only once its response is whole.
         _public_headers(response, page, age=0)
+        compression.serve(request, response, page)
         response["X-Cache"] = "MISS"
         if since is not None and response.status_code in STORED_STATUSES:
             try:

@@ -1,9 +1,12 @@
-"""Template helpers for the reader site's <head>: structured data for search engines."""
+"""Template helpers for the reader site: dates for <time>, structured data for search engines."""
 
 import json
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
+
+from posts.site import absolute_url, organization, publisher_name
 
 register = template.Library()
 
@@ -18,9 +21,21 @@ def json_ld(data: dict) -> str:
     return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308 (escaped above)
 
 
+@register.filter
+def iso_datetime(value) -> str:
+    """An aware datetime as ISO 8601 to the second (HTML's <time datetime> rejects microseconds)."""
+    if not value:
+        return ""
+    return timezone.localtime(value).replace(microsecond=0).isoformat()
+
+
+def _website() -> dict:
+    return {"@type": "WebSite", "name": publisher_name(), "url": absolute_url("/")}
+
+
 @register.simple_tag
-def article_json_ld(post, url: str, keywords: list[str], image_url: str = "") -> str:
-    """schema.org Article data for an article page."""
+def article_json_ld(post, url: str, keywords: list[str], image: dict | None = None) -> str:
+    """schema.org Article data for an article page; the publisher is its author (records name none)."""
     data = {
         "@context": "https://schema.org",
         "@type": "Article",
@@ -30,11 +45,42 @@ def article_json_ld(post, url: str, keywords: list[str], image_url: str = "") ->
         "mainEntityOfPage": url,
         "articleSection": post.topic,
         "keywords": keywords,
-        "dateModified": post.updated_at.isoformat(),
-        "publisher": {"@type": "Organization", "name": "alphanode"},
+        "dateModified": iso_datetime(post.updated_at),
+        "author": {"@type": "Organization", "name": publisher_name(), "url": absolute_url("/")},
+        "publisher": organization(),
     }
     if post.published_at:
-        data["datePublished"] = post.published_at.isoformat()
-    if image_url:
-        data["image"] = image_url
+        data["datePublished"] = iso_datetime(post.published_at)
+    if image:
+        data["image"] = {"@type": "ImageObject", "url": image["url"], "caption": image["alt"]}
+        if image.get("width"):
+            data["image"].update(width=image["width"], height=image["height"])
+    return json_ld(data)
+
+
+@register.simple_tag
+def listing_json_ld(kind: str, heading: str, url: str, description: str) -> str:
+    """schema.org data for the home page (WebSite) or a listing (CollectionPage within the WebSite)."""
+    if kind == "home":
+        data = {
+            "@context": "https://schema.org",
+            **_website(),
+            "description": description,
+            "publisher": organization(),
+            "potentialAction": {
+                "@type": "SearchAction",
+                "target": absolute_url("/search/?q={query}"),
+                "query-input": "required name=query",
+            },
+        }
+    else:
+        data = {
+            "@context": "https://schema.org",
+            "@type": "CollectionPage",
+            "name": heading,
+            "url": url,
+            "description": description,
+            "isPartOf": _website(),
+            "publisher": organization(),
+        }
     return json_ld(data)

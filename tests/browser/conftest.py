@@ -19,7 +19,7 @@ from alphanode.pagecache.models import PurgeLog
 from posts.models import Entity, Post
 from tests.conftest import ROOT, subprocess_env
 from tests.factories import write_records
-from tests.gunicorn_server import start_gunicorn
+from tests.gunicorn_server import free_port, start_gunicorn
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,14 +39,17 @@ OUTSIDE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")
 @pytest.fixture(scope="session")
 def site_url(django_db_setup, collected_static, tmp_path_factory):
     """Base URL of gunicorn serving the site (DEBUG off, hashed static files) from the test database."""
+    port = free_port()
     env = subprocess_env(
         SECRET_KEY="browser-tests-only-key",
         DEBUG="0",
         ALLOWED_HOSTS="127.0.0.1",
         STATIC_ROOT=str(collected_static),
+        # Its own address: canonical links and feeds point back at this server.
+        SITE_URL=f"http://127.0.0.1:{port}",
     )
-    server = start_gunicorn(env, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log")
-    yield f"http://127.0.0.1:{server.port}"
+    server = start_gunicorn(env, tmp_path_factory.mktemp("gunicorn") / "gunicorn.log", port=port)
+    yield f"http://127.0.0.1:{port}"
     server.stop()
 
 
