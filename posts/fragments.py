@@ -1,0 +1,117 @@
+"""The article's parts that depend only on the post's record, rendered when the post is written.
+
+Like the body (rendering.py), the "alphanode post meta" box and the aside's
+Stack / Tools / About lists change only when the record does, so the write
+path (services.posts_write) renders them once and stores them on the post;
+the article then joins stored HTML instead of running the meta box's nested
+templates on every uncached view. `page_facts` keeps what the page still
+needs from the related rows without querying them: the keywords and image
+URL of the head metadata, and the tag and entity ids Similar Posts starts from.
+
+The markup is byte-for-byte what templates/posts/detail.html rendered before
+(tests/test_fragments.py holds it to the reference article). Every string is
+escaped with Django's `escape`, as the template did. Stored links carry the
+tag and entity slugs of the moment they were written; `manage.py
+render_fragments` renders every post again (after renaming a tag, say).
+"""
+
+from django.urls import reverse
+from django.utils.html import escape
+
+from posts import metabox
+
+_ITEM_CHILDREN_END = "</ul>\n"
+
+
+def _items_html(items: list[metabox.MetaItem]) -> str:
+    """templates/posts/_meta_items.html, recursively (it ends with a newline)."""
+    parts = ["<ul>"]
+    for item in items:
+        text = escape(item.text)
+        parts.append(f'<li><a href="{escape(item.url)}">{text}</a>' if item.url else f"<li>{text}")
+        if item.children:
+            parts.append(_items_html(item.children))
+        parts.append("</li>")
+    parts.append(_ITEM_CHILDREN_END)
+    return "".join(parts)
+
+
+def meta_box_html(rows: list[metabox.MetaRow]) -> str:
+    """The <section class="post-meta"> of the article for the box's rows."""
+    parts = [
+        '<section class="post-meta" aria-labelledby="post-meta-title">\n'
+        '<h2 id="post-meta-title">alphanode post meta</h2>\n'
+        '<dl class="post-meta__list">\n'
+    ]
+    for row in rows:
+        key = escape(row.key)
+        if row.is_list:
+            items = _items_html(row.items)
+            parts.append(f'<div class="post-meta__row post-meta__row--list"><dt>{key}</dt><dd>{items}</dd></div>\n')
+        else:
+            text = escape(row.text)
+            value = f'<a href="{escape(row.url)}">{text}</a>' if row.url else text
+            parts.append(f'<div class="post-meta__row"><dt>{key}</dt><dd>{value}</dd></div>\n')
+    parts.append("</dl>\n</section>")
+    return "".join(parts)
+
+
+def _tag_list(heading: str, kind: str, route: str, tags: list[tuple[str, str]]) -> str:
+    if not tags:
+        return ""
+    links = "".join(
+        f'<li><a class="tag tag--{kind}" href="{escape(reverse(route, kwargs={"slug": slug}))}">{escape(name)}</a></li>'
+        for name, slug in tags
+    )
+    return f'<h2 class="post-info__heading">{heading}</h2>\n  <ul class="tags">{links}</ul>'
+
+
+def _entity_list(entities: list[tuple[str, str, str]]) -> str:
+    if not entities:
+        return ""
+    links = "".join(
+        f'<li><a href="{escape(reverse("posts:entity", kwargs={"slug": slug}))}">{escape(name)}</a> '
+        f'<span class="muted">({escape(kind)})</span></li>'
+        for name, kind, slug in entities
+    )
+    return f'<h2 class="post-info__heading">About</h2>\n  <ul class="post-info__entities">{links}</ul>'
+
+
+def render_fragments(
+    canonical: dict,
+    *,
+    tags: dict[str, tuple[int, str]],
+    entities: dict[tuple[str, str], tuple[int, str]],
+    topic_slug: str,
+) -> dict:
+    """The stored parts of a post's article: meta_html, tags_html and page_facts.
+
+    tags: {name: (id, slug)} for at least the record's stack and tools;
+    entities: {(name, type): (id, slug)} for at least its entities.
+    """
+    stack = [(name, tags[name][1]) for name in canonical["stack"]]
+    tools = [(name, tags[name][1]) for name in canonical["tools"]]
+    links = {
+        "stack": {name: reverse("posts:stack", kwargs={"slug": slug}) for name, slug in stack},
+        "tools": {name: reverse("posts:tools", kwargs={"slug": slug}) for name, slug in tools},
+    }
+    if topic_slug:
+        links["topic"] = {canonical["topic"]: reverse("posts:topic", kwargs={"slug": topic_slug})}
+    found = [(e["name"], e["type"], entities[(e["name"], e["type"])]) for e in canonical["entities"]]
+    images = canonical["image_sources"]
+    return {
+        "meta_html": meta_box_html(metabox.meta_rows(canonical, links=links)),
+        "tags_html": "\n  ".join(
+            (
+                _tag_list("Stack", "stack", "posts:stack", stack),
+                _tag_list("Tools", "tool", "posts:tools", tools),
+                _entity_list([(name, kind, slug) for name, kind, (_, slug) in found]),
+            )
+        ),
+        "page_facts": {
+            "keywords": list(dict.fromkeys(name for name in (*canonical["stack"], *canonical["tools"]))),
+            "image_url": images[0]["url"] if images else "",
+            "tag_ids": sorted({tags[name][0] for name in (*canonical["stack"], *canonical["tools"])}),
+            "entity_ids": sorted({pk for _, _, (pk, _) in found}),
+        },
+    }
