@@ -183,7 +183,7 @@ def main() -> None:
     rows, imports, urls = {}, {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            site = build_site(base_url, size, Path(tmp), copy=size == sizes[0] and not args.no_copy)
+            site = build_site(base_url, size, Path(tmp), copy=size == big and not args.no_copy)
             urls.append(site["url"])
             imports[size] = site["import"]
             print(f"measuring {args.requests} uncached requests per page ...", flush=True)
@@ -315,8 +315,10 @@ def _biggest_tag(stack_model, tools_model, count) -> dict:
 
 
 def _search_words(posts) -> tuple[str, str]:
-    """The most and the least frequent title word (4+ letters) among the newest 2,000 posts."""
+    """The most and the least frequent searchable title word among the newest 2,000 posts."""
     from collections import Counter
+
+    from django.db import connection
 
     words = Counter(
         word
@@ -324,8 +326,16 @@ def _search_words(posts) -> tuple[str, str]:
         for word in {part.strip(".,:;!?()").lower() for part in title.split()}
         if len(word) >= 4 and word.isalpha()
     )
-    ranked = words.most_common()
-    return ranked[0][0], ranked[-1][0]
+    ranked = [word for word, _ in words.most_common()]
+    with connection.cursor() as cursor:
+        # English stop words ("with", "from") are not searchable: their tsvector is empty.
+        cursor.execute(
+            "SELECT word FROM unnest(%s::text[]) AS word WHERE to_tsvector('english', word) <> ''::tsvector",
+            [ranked],
+        )
+        searchable = {row[0] for row in cursor.fetchall()}
+    ranked = [word for word in ranked if word in searchable]
+    return ranked[0], ranked[-1]
 
 
 def _seq_scans(connection, queries: list) -> list[str]:
