@@ -9,18 +9,28 @@ needs from the related rows without querying them: the keywords and image
 URL of the head metadata, and the tag and entity ids Similar Posts starts from.
 
 The markup is byte-for-byte what templates/posts/detail.html rendered before
-(tests/test_fragments.py holds it to the reference article). Every string is
-escaped with Django's `escape`, as the template did. Stored links carry the
-tag and entity slugs of the moment they were written; `manage.py
-render_fragments` renders every post again (after renaming a tag, say).
+(tests/browser/test_article.py holds the article's text to the reference
+rendering). Strings are escaped as the template did: html.escape gives the
+same five entities as Django's escape, without its lazy-string wrapper (an
+import renders thousands of boxes a second). Stored links carry the tag and
+entity slugs of the moment they were written; `manage.py render_fragments`
+renders every post again (after renaming a tag, say).
 """
 
+import functools
+from html import escape
+
 from django.urls import reverse
-from django.utils.html import escape
 
 from posts import metabox
 
 _ITEM_CHILDREN_END = "</ul>\n"
+
+
+@functools.lru_cache(maxsize=8192)
+def _url(route: str, slug: str) -> str:
+    """A listing's URL; tags and entities repeat across posts, and reverse() is slow."""
+    return reverse(route, kwargs={"slug": slug})
 
 
 def _items_html(items: list[metabox.MetaItem]) -> str:
@@ -60,7 +70,7 @@ def _tag_list(heading: str, kind: str, route: str, tags: list[tuple[str, str]]) 
     if not tags:
         return ""
     links = "".join(
-        f'<li><a class="tag tag--{kind}" href="{escape(reverse(route, kwargs={"slug": slug}))}">{escape(name)}</a></li>'
+        f'<li><a class="tag tag--{kind}" href="{escape(_url(route, slug))}">{escape(name)}</a></li>'
         for name, slug in tags
     )
     return f'<h2 class="post-info__heading">{heading}</h2>\n  <ul class="tags">{links}</ul>'
@@ -70,7 +80,7 @@ def _entity_list(entities: list[tuple[str, str, str]]) -> str:
     if not entities:
         return ""
     links = "".join(
-        f'<li><a href="{escape(reverse("posts:entity", kwargs={"slug": slug}))}">{escape(name)}</a> '
+        f'<li><a href="{escape(_url("posts:entity", slug))}">{escape(name)}</a> '
         f'<span class="muted">({escape(kind)})</span></li>'
         for name, kind, slug in entities
     )
@@ -92,11 +102,11 @@ def render_fragments(
     stack = [(name, tags[name][1]) for name in canonical["stack"]]
     tools = [(name, tags[name][1]) for name in canonical["tools"]]
     links = {
-        "stack": {name: reverse("posts:stack", kwargs={"slug": slug}) for name, slug in stack},
-        "tools": {name: reverse("posts:tools", kwargs={"slug": slug}) for name, slug in tools},
+        "stack": {name: _url("posts:stack", slug) for name, slug in stack},
+        "tools": {name: _url("posts:tools", slug) for name, slug in tools},
     }
     if topic_slug:
-        links["topic"] = {canonical["topic"]: reverse("posts:topic", kwargs={"slug": topic_slug})}
+        links["topic"] = {canonical["topic"]: _url("posts:topic", topic_slug)}
     found = [(e["name"], e["type"], entities[(e["name"], e["type"])]) for e in canonical["entities"]]
     images = canonical["image_sources"]
     return {
