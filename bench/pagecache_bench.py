@@ -3,6 +3,8 @@
     python bench/pagecache_bench.py                    # embedded default (SQLite page store)
     REDIS_URL=redis://127.0.0.1:6379/0 python bench/pagecache_bench.py
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres python bench/pagecache_bench.py
+    python bench/pagecache_bench.py --baseline /work/main --rounds 3 --seconds 5   # before/after
+
 
 Imports the sample (plus --posts generated posts) into a scratch database,
 serves the site with gunicorn (2 sync workers, as in production), and loads
@@ -11,6 +13,13 @@ Prints requests/s and p50/p99 latency for (a) the cached article, (b) the
 article rendered on every request (page cache off), (c) a static file of
 the article's size served by whitenoise from the same gunicorn, and the
 ratios (a)/(c) and (b)/(c), all measured in this one run.
+
+The machine is shared, so absolute rates drift: --rounds repeats the
+measurements interleaved (static, uncached, baseline uncached, cached, ...)
+and prints each round's ratios and their median. --baseline PATH serves the
+uncached article from another checkout (its own scratch database, same
+generated posts) in the same rounds, for a before/after in one run. Every
+uncached request is checked to be an X-Cache MISS/BYPASS, never a HIT.
 """
 
 import argparse
@@ -18,6 +27,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,19 +46,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def manage(env: dict, *args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True)
+def manage(env: dict, *args: str, root: Path = ROOT) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, check=True, capture_output=True)
 
 
-def scratch_database(env: dict) -> str | None:
-    """A fresh database: a temporary SQLite file, or a scratch PostgreSQL database."""
+def scratch_database(env: dict, suffix: str = "") -> str | None:
+    """A fresh database: a temporary SQLite file, or a scratch PostgreSQL database named after DATABASE_URL's."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
-        env["DATABASE_URL"] = f"sqlite:///{env['ALPHANODE_VAR_DIR']}/bench.sqlite3"
+        env["DATABASE_URL"] = f"sqlite:///{env['ALPHANODE_VAR_DIR']}/bench{suffix}.sqlite3"
         return None
     import psycopg
 
-    name = "alphanode_cache_bench"
+    name = f"{urlparse(url).path.lstrip('/') or 'alphanode'}_cache_bench{suffix}"
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {name}")
@@ -56,11 +66,11 @@ def scratch_database(env: dict) -> str | None:
     return name
 
 
-def serve(env: dict, port: int) -> subprocess.Popen:
+def serve(env: dict, port: int, root: Path = ROOT) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "alphanode.wsgi", "--config", "gunicorn.conf.py",
          "--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", "/dev/null"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -112,27 +122,62 @@ def _python_load(url: str, seconds: int) -> tuple[float, float, float]:
     return len(timings) / seconds, timings[len(timings) // 2], timings[int(len(timings) * 0.99)]
 
 
+SLUG = "building-a-safer-workflow-for-building-safer-deployment-steps-with-python-services"
+
+
+def set_up_site(env: dict, root: Path, posts_file: str, tmp: str) -> None:
+    manage(env, "migrate", "--verbosity", "0", root=root)
+    manage(env, "import_posts", posts_file, str(root / "tests/fixtures/seed-4577.json"),
+           "--rejects", f"{tmp}/rejects.jsonl", root=root)  # fmt: skip
+
+
+def measure(env: dict, root: Path, port: int, url: str, seconds: int, *, uncached: bool):
+    server = serve(env, port, root)
+    try:
+        for _ in range(20):  # warm: fill the page cache and each worker's copy
+            with urllib.request.urlopen(url) as response:  # noqa: S310
+                response.read()
+                cache = response.headers.get("X-Cache", "")
+        if uncached and cache == "HIT":
+            raise SystemExit(f"{url} came from the page cache (X-Cache: HIT) while measuring renders")
+        return load(url, seconds)
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--posts", type=int, default=2000, help="generated posts beside the sample")
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved repetitions; the median ratio counts")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose uncached article to measure too")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "ALPHANODE_VAR_DIR": tmp, "STATIC_ROOT": f"{tmp}/static", "DEBUG": "0",
                "PAGECACHE_PATH": f"{tmp}/pages.sqlite3", "CACHE_KEY_PREFIX": f"bench-{os.getpid()}"}  # fmt: skip
-        scratch = scratch_database(env)
-        manage(env, "migrate", "--verbosity", "0")
-        manage(env, "generate_posts", "--count", str(args.posts), "--seed", "5", "--output", f"{tmp}/posts.jsonl")
-        manage(env, "import_posts", f"{tmp}/posts.jsonl", str(ROOT / "tests/fixtures/seed-4577.json"),
-               "--rejects", f"{tmp}/rejects.jsonl")  # fmt: skip
+        posts_file = f"{tmp}/posts.jsonl"
+        manage(env, "generate_posts", "--count", str(args.posts), "--seed", "5", "--output", posts_file)
+        scratches = [scratch_database(env)]
+        set_up_site(env, ROOT, posts_file, tmp)
         manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+        sites = {"uncached render": (env, ROOT)}
+        if args.baseline:
+            base_env = {
+                **env,
+                "ALPHANODE_VAR_DIR": f"{tmp}/baseline",
+                "PAGECACHE_PATH": f"{tmp}/baseline-pages.sqlite3",
+            }
+            Path(base_env["ALPHANODE_VAR_DIR"]).mkdir()
+            scratches.append(scratch_database(base_env, "_baseline"))
+            set_up_site(base_env, args.baseline.resolve(), posts_file, tmp)
+            sites["baseline uncached"] = (base_env, args.baseline.resolve())
 
         port = free_port()
+        article = f"http://127.0.0.1:{port}/posts/{SLUG}/"
         server = serve(env, port)
         try:
-            slug = "building-a-safer-workflow-for-building-safer-deployment-steps-with-python-services"
-            article = f"http://127.0.0.1:{port}/posts/{slug}/"
             size = len(urllib.request.urlopen(article).read())
         finally:
             server.terminate()
@@ -140,36 +185,40 @@ def main() -> None:
         # whitenoise scans STATIC_ROOT at start-up: add the same-size file first.
         Path(f"{tmp}/static/bench").mkdir()
         Path(f"{tmp}/static/bench/article-size.html").write_bytes(b"x" * size)
+        static_url = f"http://127.0.0.1:{port}/static/bench/article-size.html"
 
-        results = {}
-        for label, extra, url in (
-            ("cached article", {}, article),
-            ("uncached render", {"PAGECACHE_ENABLED": "0"}, article),
-            ("static file", {}, f"http://127.0.0.1:{port}/static/bench/article-size.html"),
-        ):
-            server = serve({**env, **extra}, port)
-            try:
-                for _ in range(20):  # warm: fill the page cache and each worker's copy
-                    urllib.request.urlopen(url).read()  # noqa: S310
-                results[label] = load(url, args.seconds)
-            finally:
-                server.terminate()
-                server.wait()
+        rounds = []
+        for _ in range(args.rounds):
+            results = {"static file": measure(env, ROOT, port, static_url, args.seconds, uncached=False)}
+            for label, (site_env, root) in sites.items():
+                results[label] = measure(
+                    {**site_env, "PAGECACHE_ENABLED": "0"}, root, port, article, args.seconds, uncached=True
+                )
+            results["cached article"] = measure(env, ROOT, port, article, args.seconds, uncached=False)
+            rounds.append(results)
 
-    if scratch:
+    if scratches[0]:
         import psycopg
 
         with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
+            for scratch in filter(None, scratches):
+                admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
 
     store = "Redis" if os.environ.get("REDIS_URL") else "SQLite file (embedded default)"
-    database = "PostgreSQL" if scratch else "SQLite"
+    database = "PostgreSQL" if scratches[0] else "SQLite"
     print(f"page store: {store}; database: {database}; article {size} bytes; {args.seconds} s per run")
-    for label, (rate, p50, p99) in results.items():
-        print(f"{label:16} {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
-    static = results["static file"][0]
-    print(f"ratio cached/static:   {results['cached article'][0] / static:.2f}")
-    print(f"ratio uncached/static: {results['uncached render'][0] / static:.3f}")
+    ratios = {label: [] for label in rounds[0] if label != "static file"}
+    for number, results in enumerate(rounds, 1):
+        print(f"round {number}")
+        static = results["static file"][0]
+        for label, (rate, p50, p99) in results.items():
+            print(
+                f"  {label:18} {rate:9.0f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   /static {rate / static:.3f}"
+            )
+            if label in ratios:
+                ratios[label].append(rate / static)
+    for label, values in ratios.items():
+        print(f"ratio {label}/static: median {statistics.median(values):.3f} of {len(values)} round(s)")
 
 
 if __name__ == "__main__":

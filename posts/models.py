@@ -87,6 +87,21 @@ class Post(models.Model):
     search_terms = models.TextField(
         "search terms", blank=True, default="", editable=False, help_text="Topic, tags and entity names, for search."
     )
+    # The article's parts that depend only on the record, rendered when the post
+    # is written like body_html (posts/fragments.py).
+    meta_html = models.TextField(
+        "meta box HTML", blank=True, default="", editable=False, help_text="The article's post meta box."
+    )
+    tags_html = models.TextField(
+        "tag lists HTML", blank=True, default="", editable=False, help_text="The article's Stack, Tools, About lists."
+    )
+    page_facts = models.JSONField(
+        "page facts",
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Keywords, image URL, tag and entity ids the article needs.",
+    )
 
     # Site state, separate from the generator's revision.status.
     state = models.CharField(max_length=20, choices=State.choices, default=State.PUBLISHED)

@@ -151,11 +151,17 @@ class PostQuerySet(models.QuerySet):
         are scored by counting what they share. One query. Uses the post's
         prefetched tags and entities when `with_record_parts()` loaded them.
         """
-        tag_ids = sorted({item.tag_id for item in (*post.stack_items.all(), *post.tool_items.all())})[:max_keys]
-        entity_ids = sorted({link.entity_id for link in post.entity_links.all()})[: max(0, max_keys - len(tag_ids))]
+        tag_ids = {item.tag_id for item in (*post.stack_items.all(), *post.tool_items.all())}
+        entity_ids = {link.entity_id for link in post.entity_links.all()}
+        return self.similar_to_keys(post.pk, tag_ids, entity_ids, limit=limit, per_key=per_key, max_keys=max_keys)
+
+    def similar_to_keys(self, post_id, tag_ids, entity_ids, *, limit: int = 5, per_key: int = 100, max_keys: int = 50):
+        """`similar_to` for a post given its tag and entity ids (the article keeps them in page_facts)."""
+        tag_ids = sorted(set(tag_ids))[:max_keys]
+        entity_ids = sorted(set(entity_ids))[: max(0, max_keys - len(tag_ids))]
         if not tag_ids and not entity_ids:
             return []
-        sql, params = similar_posts_sql(tag_ids, entity_ids, post_id=post.pk, limit=limit, per_key=per_key)
+        sql, params = similar_posts_sql(tag_ids, entity_ids, post_id=post_id, limit=limit, per_key=per_key)
         return list(self.model.objects.raw(sql, params))
 
     def with_revision_ids(self):

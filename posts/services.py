@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag
 
-from posts import bulk, exporting, records, rendering, search
+from posts import bulk, exporting, fragments, records, rendering, search
 from posts.models import Entity, ImageSource, Post, PostEntity, Revision, StackTag, ToolTag, is_visible
 from posts.querysets import review_reasons
 from posts.records import RecordError
@@ -133,6 +133,9 @@ _UPDATED_COLUMNS = [
     "updated_at",
     "topic_slug",
     "search_terms",
+    "meta_html",
+    "tags_html",
+    "page_facts",
 ]
 _EXISTING_COLUMNS = (
     "id",
@@ -206,6 +209,8 @@ def posts_write(
                 writes.append((item, current))
         slugs = _new_slugs([item for item, current in writes if current is None])
         changed = set() if approve else _reader_content_changed(writes)
+        # Tags and entities first: the stored fragments link to their pages.
+        tags, entities = _related_keys([item.canonical for item, current in writes])
         rows = [
             _post_row(
                 item,
@@ -218,13 +223,17 @@ def posts_write(
                 approve=approve,
                 clear_pending=clear_pending,
                 reader_changed=current is not None and current["id"] in changed,
+                tags=tags,
+                entities=entities,
             )
             for item, current in writes
         ]
         ids = bulk.upsert(Post, rows, key="source_id", update=_UPDATED_COLUMNS)
         updated_ids = [current["id"] for item, current in writes if current is not None]
         before = post_placements(updated_ids)
-        _replace_related([(ids[item.source_id], item.canonical) for item, current in writes], updated_ids)
+        _replace_related(
+            [(ids[item.source_id], item.canonical) for item, current in writes], updated_ids, tags, entities
+        )
         after = post_placements(list(ids.values()))
         revisions = [
             _revision_row(item, ids[item.source_id], reason, author, note, now, applied=True, approved=approve)
@@ -388,7 +397,7 @@ def _number_revisions(rows: list[dict]) -> None:
 
 
 def _post_row(
-    item, current, *, reason, author, now, slug, new_state, approve, clear_pending, reader_changed=False
+    item, current, *, reason, author, now, slug, new_state, approve, clear_pending, tags, entities, reader_changed=False
 ) -> dict:
     fields = records.post_fields(item.canonical)
     is_import = reason == Revision.Reason.IMPORT
@@ -419,11 +428,13 @@ def _post_row(
         }
         flagged_before = current["flagged_at"]
     queued = in_review_queue({**fields, **site})
+    topic = topic_slug(fields["topic"])
     return {
         **fields,
         **site,
         "body_html": item.html,
-        "topic_slug": topic_slug(fields["topic"]),
+        **fragments.render_fragments(item.canonical, tags=tags, entities=entities, topic_slug=topic),
+        "topic_slug": topic,
         "search_terms": search.search_terms(item.canonical),
         "record_hash": item.hash,
         "flagged_at": (flagged_before or now) if queued else None,
@@ -489,23 +500,36 @@ def _new_slugs(items: list[PreparedRecord]) -> dict[str, str]:
     return chosen
 
 
-def _tag_ids(names: set[str]) -> dict[str, int]:
-    """Tag ids by name, creating the missing tags with unique slugs."""
-    found = dict(Tag.objects.filter(name__in=names).values_list("name", "id"))
+def _related_keys(canonicals: list[dict]) -> tuple[dict, dict]:
+    """(tags {name: (id, slug)}, entities {(name, type): (id, slug)}) of the records, created when missing."""
+    tags = _tag_ids({name for record in canonicals for name in (*record["stack"], *record["tools"])})
+    entities = _entity_ids({(e["name"], e["type"]) for record in canonicals for e in record["entities"]})
+    return tags, entities
+
+
+def _tag_ids(names: set[str]) -> dict[str, tuple[int, str]]:
+    """Tag (id, slug) by name, creating the missing tags with unique slugs."""
+
+    def lookup(names) -> dict[str, tuple[int, str]]:
+        return {
+            name: (pk, slug) for name, pk, slug in Tag.objects.filter(name__in=names).values_list("name", "id", "slug")
+        }
+
+    found = lookup(names)
     missing = sorted(names - found.keys())
     if missing:
         slugs = _free_slugs(Tag, {name: _slug_options(name, 100) for name in missing})
         bulk.insert_missing(Tag, [{"name": name, "slug": slug} for name, slug in slugs.items()])
-        found.update(Tag.objects.filter(name__in=missing).values_list("name", "id"))
+        found.update(lookup(missing))
     return found
 
 
-def _entity_ids(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Entity ids by (name, type), creating the missing entities with unique slugs."""
+def _entity_ids(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+    """Entity (id, slug) by (name, type), creating the missing entities with unique slugs."""
 
-    def lookup(names) -> dict[tuple[str, str], int]:
-        rows = Entity.objects.filter(name__in=names).values_list("name", "type", "id")
-        return {(name, kind): pk for name, kind, pk in rows if (name, kind) in pairs}
+    def lookup(names) -> dict[tuple[str, str], tuple[int, str]]:
+        rows = Entity.objects.filter(name__in=names).values_list("name", "type", "id", "slug")
+        return {(name, kind): (pk, slug) for name, kind, pk, slug in rows if (name, kind) in pairs}
 
     found = lookup({name for name, _ in pairs})
     missing = sorted(pairs - found.keys())
@@ -522,7 +546,7 @@ def _slug_options(text: str, max_length: int) -> list[str]:
     return [base, f"{base}-{digest}"] if base else [digest]
 
 
-def _replace_related(items: list[tuple[int, dict]], updated_ids: list[int]) -> None:
+def _replace_related(items: list[tuple[int, dict]], updated_ids: list[int], tags: dict, entities: dict) -> None:
     """Replace tags, entities and image sources of the written posts, set-based."""
     for model, fk in (
         (StackTag, "content_object_id"),
@@ -531,18 +555,16 @@ def _replace_related(items: list[tuple[int, dict]], updated_ids: list[int]) -> N
         (ImageSource, "post_id"),
     ):
         bulk.delete_for(model, fk, updated_ids)
-    tags = _tag_ids({name for _, record in items for name in (*record["stack"], *record["tools"])})
-    entities = _entity_ids({(e["name"], e["type"]) for _, record in items for e in record["entities"]})
     stack, tools, links, images = [], [], [], []
     for post_id, record in items:
         stack += [
-            {"content_object_id": post_id, "tag_id": tags[n], "position": i} for i, n in enumerate(record["stack"])
+            {"content_object_id": post_id, "tag_id": tags[n][0], "position": i} for i, n in enumerate(record["stack"])
         ]
         tools += [
-            {"content_object_id": post_id, "tag_id": tags[n], "position": i} for i, n in enumerate(record["tools"])
+            {"content_object_id": post_id, "tag_id": tags[n][0], "position": i} for i, n in enumerate(record["tools"])
         ]
         links += [
-            {"post_id": post_id, "entity_id": entities[(e["name"], e["type"])], "position": i}
+            {"post_id": post_id, "entity_id": entities[(e["name"], e["type"])][0], "position": i}
             for i, e in enumerate(record["entities"])
         ]
         images += [{"post_id": post_id, "position": i, **image} for i, image in enumerate(record["image_sources"])]
@@ -845,3 +867,45 @@ def posts_set_published_at(dates: dict[int, datetime.datetime]) -> int:
         after = post_placements(changed)
         schedule_purge([PostChange(post_id, None, placement) for post_id, placement in after.items()])
     return len(changed)
+
+
+def posts_render_fragments(*, model=Post, batch_size: int = 500) -> int:
+    """Render every post's stored article fragments again from its stored record; returns the count.
+
+    Writes only the derived columns (no revision, no purge: the content is
+    unchanged). `model` lets migration 0009 pass its historical Post, so this
+    reads the related rows through plain field lookups only.
+    """
+    related = {name: model._meta.get_field(name).related_model for name in ("stack_items", "tool_items")}
+    links_model = model._meta.get_field("entity_links").related_model
+    images_model = model._meta.get_field("image_sources").related_model
+    done, last_id = 0, 0
+    while True:
+        posts = list(model.objects.filter(pk__gt=last_id).order_by("pk")[:batch_size])
+        if not posts:
+            return done
+        ids = [post.pk for post in posts]
+        parts = {post.pk: {"stack": [], "tools": [], "entities": [], "image_sources": []} for post in posts}
+        tags, entities = {}, {}
+        for kind, through in (("stack", related["stack_items"]), ("tools", related["tool_items"])):
+            rows = through.objects.filter(content_object_id__in=ids).order_by("content_object_id", "position")
+            for post_id, name, pk, slug in rows.values_list("content_object_id", "tag__name", "tag_id", "tag__slug"):
+                parts[post_id][kind].append(name)
+                tags[name] = (pk, slug)
+        rows = links_model.objects.filter(post_id__in=ids).order_by("post_id", "position")
+        for post_id, name, kind, pk, slug in rows.values_list(
+            "post_id", "entity__name", "entity__type", "entity_id", "entity__slug"
+        ):
+            parts[post_id]["entities"].append({"name": name, "type": kind})
+            entities[(name, kind)] = (pk, slug)
+        rows = images_model.objects.filter(post_id__in=ids).order_by("post_id", "position")
+        for post_id, source, url, caption in rows.values_list("post_id", "source", "url", "caption"):
+            parts[post_id]["image_sources"].append({"source": source, "url": url, "caption": caption})
+        for post in posts:
+            canonical = records.record_from_post(post, **parts[post.pk])
+            rendered = fragments.render_fragments(canonical, tags=tags, entities=entities, topic_slug=post.topic_slug)
+            for name, value in rendered.items():
+                setattr(post, name, value)
+        model.objects.bulk_update(posts, ["meta_html", "tags_html", "page_facts"])
+        done += len(posts)
+        last_id = posts[-1].pk

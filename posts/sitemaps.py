@@ -1,9 +1,9 @@
-"""The sitemap: published posts that are not waiting for review, with lastmod, at most 50,000 URLs a page.
+"""The sitemap: published posts that are not waiting for review, with lastmod, at most 10,000 URLs a page.
 
 Django's sitemaps framework serves `/sitemap.xml` (the index) and its
 pages. Its own paginator counts every indexable post and reads page N with
 OFFSET, so a request costs more the more posts there are. Here page N holds
-the indexable posts whose ids fall in ((N-1) * 50,000, N * 50,000]: the
+the indexable posts whose ids fall in ((N-1) * 10,000, N * 10,000]: the
 number of pages comes from the highest id (one index probe), and a page is
 one range read of the partial index `post_indexable`. Pages can hold fewer
 URLs than the limit (flagged, unpublished or deleted posts leave gaps); a
@@ -19,8 +19,12 @@ never on the request's Host.
 Django's sitemap views take the domain from the request (`get_current_site`),
 so the two views here render the index and the pages themselves, with a
 leaner template than Django's (no alternates, changefreq or priority): a page
-of 50,000 URLs spends most of its time rendering. Like Django's, they tell
+of 10,000 URLs spends most of its time rendering. Like Django's, they tell
 search engines not to index the sitemap files themselves (X-Robots-Tag).
+
+10,000 URLs a page rather than the protocol's 50,000: a page costs time per
+URL, so with pages of a fixed, smaller size a page of a million-post site
+costs what a page of a small site does (bench/run_all.py, docs/benchmarks.md).
 """
 
 import math
@@ -78,15 +82,15 @@ class IdRangePaginator:
 
 
 class PostSitemap(Sitemap):
-    limit = 50_000
+    limit = 10_000
 
     def items(self):
-        # (slug, updated_at) pairs, not model instances: a page builds up to 50,000 of them.
+        # (slug, updated_at) pairs, not model instances: a page builds up to 10,000 of them.
         return Post.objects.indexable().values_list("slug", "updated_at")
 
     @cached_property
     def _detail_prefix(self) -> str:
-        """The article URL without its slug ("/posts/"), so that a page does not reverse() 50,000 times."""
+        """The article URL without its slug ("/posts/"), so that a page does not reverse() 10,000 times."""
         return reverse("posts:detail", kwargs={"slug": "x"}).removesuffix("x/")
 
     def location(self, item):

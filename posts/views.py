@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from taggit.models import Tag
 
 from alphanode.pagecache.tagging import page_query, tag_page
-from posts import cache_tags, exporting, metabox, paging, rendering, search
+from posts import cache_tags, paging, search
 from posts.models import Entity, Post
 from posts.site import absolute_url
 
@@ -114,41 +114,23 @@ def topic(request, slug):
 def detail(request, slug):
     # Before the lookup, so the 404 for a slug a post takes later is purged with that post.
     tag_page(request, cache_tags.slug_tag(slug))
-    post = get_object_or_404(Post.objects.with_record_parts(), slug=slug)
+    # The meta box, the tag lists and the facts below were rendered when the
+    # post was written (posts/fragments.py): two queries, the post and Similar Posts.
+    post = get_object_or_404(Post.objects.defer("body", "search_terms"), slug=slug)
     if not post.is_published and not request.user.is_staff:
         raise Http404("no published post at this address")
-    similar = Post.objects.similar_to(post)
+    facts = post.page_facts
+    similar = Post.objects.similar_to_keys(post.pk, facts.get("tag_ids", []), facts.get("entity_ids", []))
     tag_page(request, cache_tags.post_tag(post.pk), *(cache_tags.post_tag(other.pk) for other in similar))
-    stack_tags = [item.tag for item in post.stack_items.all()]
-    tool_tags = [item.tag for item in post.tool_items.all()]
-    links = {
-        "stack": {tag.name: reverse("posts:stack", kwargs={"slug": tag.slug}) for tag in stack_tags},
-        "tools": {tag.name: reverse("posts:tools", kwargs={"slug": tag.slug}) for tag in tool_tags},
-    }
-    if post.topic_slug:
-        links["topic"] = {post.topic: reverse("posts:topic", kwargs={"slug": post.topic_slug})}
-    figure = next(iter(post.image_sources.all()), None)
     context = {
         "post": post,
         "canonical_url": absolute_url(post.get_absolute_url()),
-        "keywords": list(dict.fromkeys(tag.name for tag in (*stack_tags, *tool_tags))),
-        "image": _image_meta(figure),
-        "meta_rows": metabox.meta_rows(exporting.record_of(post), links=links),
+        "keywords": facts.get("keywords", []),
+        "image": facts.get("image"),
         "similar": similar,
-        "stack_tags": stack_tags,
-        "tool_tags": tool_tags,
-        "entities": [link.entity for link in post.entity_links.all()],
         "can_edit": request.user.is_staff,
     }
     return render(request, "posts/detail.html", context)
-
-
-def _image_meta(figure) -> dict | None:
-    """The article's image for OpenGraph and JSON-LD: its URL, alt text and size when the URL states one."""
-    if figure is None:
-        return None
-    width, height = rendering.stated_image_size(figure.url) or (None, None)
-    return {"url": figure.url, "alt": figure.caption, "width": width, "height": height}
 
 
 # Every distinct query is a page: keep them five minutes, not a day (the store is bounded too).

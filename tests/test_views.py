@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from alphanode.ops import timings
 from posts import cache_tags, paging
 from posts.models import Entity, Post
 from tests.factories import make_draft, make_post, make_posts, make_record, write_records
@@ -276,8 +277,11 @@ def _many_tags_record(number: int) -> dict:
 
 
 def test_article_query_count_is_the_same_for_few_and_many_tags_and_posts(
-    client, django_assert_num_queries, page_cache_off
+    client, django_assert_num_queries, page_cache_off, monkeypatch
 ):
+    # Request timings reach the database every FLUSH_SECONDS; on a loaded machine this
+    # test takes longer than that, and the flush would be counted as the page's queries.
+    monkeypatch.setattr(timings, "FLUSH_SECONDS", 3600.0)
     few = make_post(1, stack=["python"], tools=["pytest"], entities=[{"name": "python", "type": "stack"}])
     write_records(_many_tags_record(2))
     many = Post.objects.get(source_id="test-000002")
@@ -288,8 +292,9 @@ def test_article_query_count_is_the_same_for_few_and_many_tags_and_posts(
     write_records(*[make_record(number, stack=["python"], tools=["pytest"]) for number in range(103, 203)])
     counts_big_site = (_article_queries(client, few), _article_queries(client, many))
 
-    assert counts_small_site == counts_big_site == (6, 6)
-    with django_assert_num_queries(6):
+    # The post (with its stored meta box, tag lists and page facts) and Similar Posts.
+    assert counts_small_site == counts_big_site == (2, 2)
+    with django_assert_num_queries(2):
         client.get(many.get_absolute_url())
 
 

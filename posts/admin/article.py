@@ -13,8 +13,8 @@ from django.utils.text import slugify
 from taggit.models import Tag
 
 from alphanode.ops.csp import HEADER, framed_by_own_pages_header
-from posts import metabox, records, rendering, services
-from posts.models import Entity, Post
+from posts import fragments, records, rendering, services
+from posts.models import Post
 
 
 def article_response(request, record: dict, *, post: Post | None = None) -> TemplateResponse:
@@ -39,24 +39,18 @@ def article_context(record: dict, *, post: Post | None = None) -> dict:
         shown.slug, shown.state, shown.created_at, shown.updated_at = "preview", Post.State.DRAFT, now, now
     shown.updated_at = shown.updated_at or now
     stack, tools = _tags(record["stack"]), _tags(record["tools"])
-    links = {
-        "stack": {tag.name: _url("posts:stack", tag.slug) for tag in stack},
-        "tools": {tag.name: _url("posts:tools", tag.slug) for tag in tools},
-    }
-    if shown.topic_slug:
-        links["topic"] = {shown.topic: _url("posts:topic", shown.topic_slug)}
-    figure = next(iter(record["image_sources"]), None)
-    entities = [Entity(name=item["name"], type=item["type"], slug=_slug(item["name"])) for item in record["entities"]]
+    tags = {tag.name: (tag.pk or 0, tag.slug) for tag in (*stack, *tools)}
+    entities = {(item["name"], item["type"]): (0, _slug(item["name"])) for item in record["entities"]}
+    # The same stored fragments a saved post gets (posts/fragments.py), made from the record.
+    rendered = fragments.render_fragments(record, tags=tags, entities=entities, topic_slug=shown.topic_slug)
+    for name, value in rendered.items():
+        setattr(shown, name, value)
     return {
         "post": shown,
         "canonical_url": "",
-        "keywords": list(dict.fromkeys([*record["stack"], *record["tools"]])),
-        "image_url": figure["url"] if figure else "",
-        "meta_rows": metabox.meta_rows(record, links=links),
+        "keywords": rendered["page_facts"]["keywords"],
+        "image": rendered["page_facts"]["image"],
         "similar": [],
-        "stack_tags": stack,
-        "tool_tags": tools,
-        "entities": entities,
         "can_edit": False,
     }
 
