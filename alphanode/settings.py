@@ -183,6 +183,10 @@ PAGECACHE = {
 SMOKE_TEST_PATH = os.environ.get("SMOKE_TEST_PATH", "posts.smoke.newest_article_path")
 # Absolute URLs (canonical links, feeds, sitemaps) use this, never the request's Host.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# How long import_posts keeps retrying a batch while the database is unreachable
+# (a restart, a failover) before it stops with exit status 75 and says how to resume.
+IMPORT_RETRY_SECONDS = float(os.environ.get("IMPORT_RETRY_SECONDS", "60"))
 # Cached pages are rendered for SITE_URL's host, so that host is always allowed.
 if urlsplit(SITE_URL).hostname not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(urlsplit(SITE_URL).hostname)

@@ -47,6 +47,7 @@ PATTERN_NAMES = {
 # hostile record cannot exhaust the stack anywhere it is walked.
 MAX_DEPTH = 20
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+FLOAT_LIMIT = 1e16
 
 Text300 = Annotated[str, Meta(min_length=1, max_length=300)]
 TagName = Annotated[str, Meta(min_length=1, max_length=100)]
@@ -328,9 +329,28 @@ def _canonical(record: Record, payload: Payload, payload_extra: dict, extra: dic
     canonical["flags"] = msgspec.to_builtins(record.flags or Flags())
     canonical["entities"] = msgspec.to_builtins(record.entities)
     canonical["image_sources"] = msgspec.to_builtins(record.image_sources)
-    canonical["payload"] = {"source_id": payload.source_id, **record.payload}
-    canonical.update(extra)
+    canonical["payload"] = {"source_id": payload.source_id, **_nested_in_order(record.payload)}
+    canonical.update(_nested_in_order(extra))
     return canonical
+
+
+def _nested_in_order(mapping: dict) -> dict:
+    """The mapping with the keys of every object nested in its values sorted.
+
+    Free-form values (payload extras, kept unknown fields) are stored as jsonb on
+    PostgreSQL, which keeps objects' keys in an order of its own; their first
+    level keeps the record's order (stored as pairs), deeper objects are
+    canonical in key order, so an export hashes the same as its import.
+    """
+    return {key: _sorted_keys(value) for key, value in mapping.items()}
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def _object_or_none(struct: Struct | None) -> dict | None:
@@ -408,8 +428,13 @@ def check_values(value: Any, path: str = "", depth: int = 1) -> None:
                 found=describe(value),
             )
     elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise RecordError(field=path or "(record)", expected="a finite number", found=repr(value))
+        # PostgreSQL's jsonb rewrites 1e+16 as the integer 10000000000000000 and -0.0 as 0.0.
+        if not math.isfinite(value) or abs(value) >= FLOAT_LIMIT or (value == 0 and math.copysign(1, value) < 0):
+            raise RecordError(
+                field=path or "(record)",
+                expected="a finite number below 10^16 in magnitude and not -0.0 (write larger ones as integers)",
+                found=repr(value),
+            )
     elif isinstance(value, dict | list):
         if depth > MAX_DEPTH:
             raise RecordError(
@@ -569,8 +594,8 @@ def record_from_post(
         "checklist": post.checklist,
         "entities": entities,
         "image_sources": image_sources,
-        "payload": {"source_id": post.source_id, **(_mapping(post.payload) or {})},
+        "payload": {"source_id": post.source_id, **_nested_in_order(_mapping(post.payload) or {})},
         "notes": post.notes,
     }
-    canonical.update(_mapping(post.extra) or {})
+    canonical.update(_nested_in_order(_mapping(post.extra) or {}))
     return canonical

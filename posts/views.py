@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from taggit.models import Tag
 
 from alphanode.pagecache.tagging import tag_page
-from posts import cache_tags, exporting, metabox, paging, search
+from posts import cache_tags, exporting, metabox, paging, rendering, search
 from posts.models import Entity, Post
 
 
@@ -135,7 +135,8 @@ def detail(request, slug):
         "post": post,
         "canonical_url": request.build_absolute_uri(post.get_absolute_url()),
         "keywords": list(dict.fromkeys(tag.name for tag in (*stack_tags, *tool_tags))),
-        "image_url": figure.url if figure else "",
+        # Only an http(s) image becomes og:image and JSON-LD, whatever the row holds.
+        "image_url": figure.url if figure and rendering.is_web_url(figure.url) else "",
         "meta_rows": metabox.meta_rows(exporting.record_of(post), links=links),
         "similar": similar,
         "stack_tags": stack_tags,

@@ -5,6 +5,8 @@ import json
 from django import template
 from django.utils.safestring import mark_safe
 
+from posts import rendering
+
 register = template.Library()
 
 # The characters that could end the <script> element or open a comment
@@ -16,6 +18,12 @@ def json_ld(data: dict) -> str:
     """A JSON-LD <script> element; the JSON cannot close the element, whatever the data holds."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":")).translate(_SCRIPT_ESCAPES)
     return mark_safe(f'<script type="application/ld+json">{text}</script>')  # noqa: S308 (escaped above)
+
+
+@register.filter
+def stored_html(html: str) -> str:
+    """A post's stored body HTML, sanitized on the way out (see rendering.clean_stored)."""
+    return mark_safe(rendering.clean_stored(html))  # noqa: S308 (sanitized by nh3)
 
 
 @register.simple_tag
