@@ -48,6 +48,7 @@ PATTERN_NAMES = {
 MAX_DEPTH = 20
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FLOAT_LIMIT = 1e16
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 Text300 = Annotated[str, Meta(min_length=1, max_length=300)]
 TagName = Annotated[str, Meta(min_length=1, max_length=100)]
@@ -468,10 +469,13 @@ def _printable(text: str) -> bool:
 
 
 def _check_text(text: str, field: str) -> None:
-    position = text.find("\x00")
-    if position >= 0:
+    control = _CONTROL.search(text)
+    if control:
+        # NUL: PostgreSQL refuses it; the others: XML 1.0 (feeds, sitemaps) cannot carry them.
         raise RecordError(
-            field=field, expected="text without NUL characters (\\u0000)", found=f"NUL at character {position}"
+            field=field,
+            expected="text without NUL (\\u0000) or other control characters (tab and line ends are fine)",
+            found=f"{control.group()!a} at character {control.start()}",
         )
     if not text.isascii():
         try:
