@@ -233,6 +233,10 @@ if not SITE_URL:
     SITE_URL = "http://127.0.0.1:8000"
 # The publisher named as author of every post in feeds and metadata (records have no author field).
 PUBLISHER_NAME = os.environ.get("PUBLISHER_NAME", "alphanode")
+
+# How long import_posts keeps retrying a batch while the database is unreachable
+# (a restart, a failover) before it stops with exit status 75 and says how to resume.
+IMPORT_RETRY_SECONDS = float(os.environ.get("IMPORT_RETRY_SECONDS", "60"))
 # Cached pages are rendered for SITE_URL's host, so that host is always allowed.
 if urlsplit(SITE_URL).hostname not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(urlsplit(SITE_URL).hostname)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 from django.utils import timezone
 
@@ -41,6 +42,8 @@ from posts.sources import RawRecord, SourceReadError, expand_paths, read_records
 logger = logging.getLogger("alphanode.import")
 
 DEFAULT_BATCH_SIZE = 1000
+# Exit status of import_posts when the database stayed unreachable: sysexits' EX_TEMPFAIL.
+EXIT_RETRY = 75
 # Records per task sent to a worker process: large enough to amortize the
 # pickling round trip, small enough to keep memory flat.
 _CHUNK = 250
@@ -70,6 +73,20 @@ class ImportReport:
         return (
             f"created {self.created}, updated {self.updated}, unchanged {self.unchanged}, "
             f"held {self.held}, rejected {self.rejected} in {self.seconds:.1f} s ({rate:.0f} records/s)"
+        )
+
+
+class DatabaseUnavailable(Exception):
+    """The database stayed unreachable past the retry window; the run stopped and can be resumed."""
+
+    def __init__(self, report: ImportReport, seconds: float, error: Exception):
+        self.report = report
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        super().__init__(
+            f"the database was unreachable for {seconds:.0f} s ({first_line}); the import stopped after "
+            f"{report.total} records ({report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.rejected} rejected). Nothing was lost: run the same "
+            "command again once the database is back to resume (stored records come back unchanged)."
         )
 
 
@@ -203,6 +220,7 @@ def import_records(
     progress: Callable[[int], None] | None = None,
     stdin=None,
     publish_at: datetime.datetime | None = None,
+    retry_seconds: float | None = None,
 ) -> ImportReport:
     """Import every record of `paths` (files, directories, or "-" for stdin).
 
@@ -213,6 +231,9 @@ def import_records(
     workers: processes that validate and render; default one per CPU.
     progress: called with the number of records handled since the last call.
     publish_at: schedule the posts this import creates (those without a `_schedule` of their own).
+    retry_seconds: how long a batch is retried, with backoff, while the database is
+        unreachable (default settings.IMPORT_RETRY_SECONDS); past that the run raises
+        DatabaseUnavailable, and running it again resumes.
     Raises sources.SourceError before reading anything if a path cannot be read.
     """
     expand_paths(paths)  # fail fast on a missing file, before any write
@@ -224,6 +245,7 @@ def import_records(
     )
     rejects = RejectWriter(reject_path or default_reject_path())
     workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    retry_seconds = settings.IMPORT_RETRY_SECONDS if retry_seconds is None else retry_seconds
     batch: list[PreparedRecord] = []
     batch_ids: set[str] = set()
 
@@ -239,7 +261,10 @@ def import_records(
             for item in batch:
                 if publish_at is not None and item.schedule is None:
                     item.schedule = {"publish_at": publish_at, "unpublish_at": None}
-            result = _write_batch(batch, dry_run=dry_run, new_state=new_state)
+            try:
+                result = _write_batch(batch, dry_run=dry_run, new_state=new_state, retry_seconds=retry_seconds)
+            except _Unreachable as stop:
+                raise DatabaseUnavailable(report, retry_seconds, stop.error) from stop.error
             _count(report, result)
             for item, error in result.rejected:
                 reject(item.raw or item.line, error)
@@ -277,7 +302,11 @@ def import_records(
             report.reject_path, report.errors_path = rejects.path, rejects.errors_path
         stopped_by = sys.exc_info()[1]  # the exception ending the run, if one is
         failure = f"{type(stopped_by).__name__}: {stopped_by}" if stopped_by else report.failure
-        _finish_run(run, report, status, failure)
+        try:
+            _finish_run(run, report, status, failure)
+        except (OperationalError, InterfaceError):
+            # The database is gone (the reason the run stops); the run's row is left as it was.
+            logger.warning("import run %s: could not record its end, the database is unreachable", run.pk)
     logger.info(
         "import finished: %s",
         report.summary(),
@@ -319,16 +348,37 @@ def _count(report: ImportReport, result: WriteResult) -> None:
     report.unchanged += result.unchanged
 
 
-def _write_batch(batch: list[PreparedRecord], *, dry_run: bool, new_state: str) -> WriteResult:
-    """Write one batch; if the database refuses it, write record by record to find the culprit."""
+class _Unreachable(Exception):
+    def __init__(self, error: Exception):
+        self.error = error
+
+
+def _write_batch(batch: list[PreparedRecord], *, dry_run: bool, new_state: str, retry_seconds: float) -> WriteResult:
+    """Write one batch; if the database refuses it, write record by record to find the culprit.
+
+    A lost connection (a restart, a failover) is not the records' fault: the
+    batch is retried with backoff for `retry_seconds`, then _Unreachable stops the run.
+    """
     try:
-        return _write(batch, dry_run=dry_run, new_state=new_state)
-    except (OperationalError, InterfaceError):
-        # The connection itself failed: a retry with a fresh one may succeed.
-        close_old_connections()
-        return _write_one_by_one(batch, dry_run=dry_run, new_state=new_state)
+        return _retrying(lambda: _write(batch, dry_run=dry_run, new_state=new_state), retry_seconds)
     except DatabaseError:
-        return _write_one_by_one(batch, dry_run=dry_run, new_state=new_state)
+        return _write_one_by_one(batch, dry_run=dry_run, new_state=new_state, retry_seconds=retry_seconds)
+
+
+def _retrying(write: Callable[[], WriteResult], retry_seconds: float) -> WriteResult:
+    deadline = time.monotonic() + retry_seconds
+    delay = 0.25
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as error:
+            close_old_connections()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _Unreachable(error) from error
+            logger.warning("database unreachable, retrying the batch in %.1f s: %s", min(delay, remaining), error)
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, 5.0)
 
 
 def _write(batch, *, dry_run: bool, new_state: str) -> WriteResult:
@@ -349,14 +399,11 @@ def _schedule_created(batch: list[PreparedRecord], result: WriteResult) -> None:
             services.post_set_schedule(post_id, **item.schedule)
 
 
-def _write_one_by_one(batch, *, dry_run: bool, new_state: str) -> WriteResult:
+def _write_one_by_one(batch, *, dry_run: bool, new_state: str, retry_seconds: float) -> WriteResult:
     result = WriteResult()
     for item in batch:
         try:
-            result.add(_write([item], dry_run=dry_run, new_state=new_state))
-        except (OperationalError, InterfaceError) as error:
-            close_old_connections()
-            result.rejected.append((item, _database_error(item, error, retryable=True)))
+            result.add(_retrying(lambda item=item: _write([item], dry_run=dry_run, new_state=new_state), retry_seconds))
         except DatabaseError as error:
             result.rejected.append((item, _database_error(item, error, retryable=False)))
     return result

@@ -14,6 +14,8 @@ and `record_hash` of it decides whether an import changes anything.
 import datetime
 import functools
 import hashlib
+import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -38,6 +40,15 @@ PATTERN_NAMES = {
     HEX: "hex digits",
     NO_OUTER_SPACE: "text without leading or trailing spaces",
 }
+
+# Every value of a record, known field or kept extra, must survive a round trip
+# through PostgreSQL (text and jsonb refuse NUL and lone surrogates) and any JSON
+# reader (integers beyond 64 bits, non-finite numbers); nesting is capped so a
+# hostile record cannot exhaust the stack anywhere it is walked.
+MAX_DEPTH = 20
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+FLOAT_LIMIT = 1e16
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 Text300 = Annotated[str, Meta(min_length=1, max_length=300)]
 TagName = Annotated[str, Meta(min_length=1, max_length=100)]
@@ -211,7 +222,7 @@ def source_id_of(obj: Any) -> str | None:
     """The record's source_id if it can be read, for error reports."""
     if isinstance(obj, dict) and isinstance(obj.get("payload"), dict):
         source_id = obj["payload"].get("source_id")
-        if isinstance(source_id, str):
+        if isinstance(source_id, str) and _printable(source_id):
             return source_id
     return None
 
@@ -229,6 +240,10 @@ def validate(obj: Any, *, keep_unknown: bool = False) -> dict:
     """Validate one decoded record and return its canonical form, or raise RecordError."""
     if not isinstance(obj, dict):
         raise RecordError(field="(record)", expected="a JSON object", found=describe(obj))
+    try:
+        check_values(obj)
+    except RecordError as error:
+        raise _with_source(error, obj) from None
     extra = {}
     unknown = [key for key in obj if key not in Record.__struct_fields__]
     if unknown:
@@ -291,9 +306,28 @@ def _canonical(record: Record, payload: Payload, payload_extra: dict, extra: dic
     canonical["flags"] = msgspec.to_builtins(record.flags or Flags())
     canonical["entities"] = msgspec.to_builtins(record.entities)
     canonical["image_sources"] = msgspec.to_builtins(record.image_sources)
-    canonical["payload"] = {"source_id": payload.source_id, **record.payload}
-    canonical.update(extra)
+    canonical["payload"] = {"source_id": payload.source_id, **_nested_in_order(record.payload)}
+    canonical.update(_nested_in_order(extra))
     return canonical
+
+
+def _nested_in_order(mapping: dict) -> dict:
+    """The mapping with the keys of every object nested in its values sorted.
+
+    Free-form values (payload extras, kept unknown fields) are stored as jsonb on
+    PostgreSQL, which keeps objects' keys in an order of its own; their first
+    level keeps the record's order (stored as pairs), deeper objects are
+    canonical in key order, so an export hashes the same as its import.
+    """
+    return {key: _sorted_keys(value) for key, value in mapping.items()}
+
+
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(item) for item in value]
+    return value
 
 
 def _object_or_none(struct: Struct | None) -> dict | None:
@@ -324,18 +358,120 @@ def revision_of(canonical: dict) -> dict:
 
 
 def decode_record(raw: bytes | str) -> Any:
-    """Decode one JSON text, raising RecordError for bytes that are not UTF-8 JSON."""
+    """Decode one JSON text, raising RecordError for bytes that are not UTF-8 JSON.
+
+    Objects with a repeated key decode to a marker that `validate` rejects by path
+    (the standard parser would keep the last value silently).
+    """
     if isinstance(raw, bytes):
         try:
-            raw.decode("utf-8")
+            raw = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise RecordError(
                 field="(line)", expected="UTF-8 text", found=f"invalid UTF-8 at byte {error.start}"
             ) from None
     try:
-        return msgspec.json.decode(raw)
-    except msgspec.DecodeError as error:
+        return json.loads(raw, object_pairs_hook=_json_object, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise RecordError(
+            field="(line)", expected=f"JSON nested at most {MAX_DEPTH} levels deep", found="deeper nesting"
+        ) from None
+    except ValueError as error:
         raise RecordError(field="(line)", expected="one JSON record", found=f"invalid JSON ({error})") from None
+
+
+class _RepeatedKeys(dict):
+    """A decoded JSON object that named `key` more than once."""
+
+    def __init__(self, pairs: list, key: str):
+        super().__init__(pairs)
+        self.key = key
+
+
+def _json_object(pairs: list) -> dict:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen = set()
+    repeated = next(key for key, _ in pairs if key in seen or seen.add(key))
+    return _RepeatedKeys(pairs, repeated)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_values(value: Any, path: str = "", depth: int = 1) -> None:
+    """Refuse what no store or reader keeps exactly: NUL, lone surrogates, huge integers, deep nesting."""
+    if isinstance(value, str):
+        _check_text(value, path or "(record)")
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise RecordError(
+                field=path or "(record)",
+                expected="an integer that fits in 64 bits (-2^63 to 2^63-1)",
+                found=describe(value),
+            )
+    elif isinstance(value, float):
+        # PostgreSQL's jsonb rewrites 1e+16 as the integer 10000000000000000 and -0.0 as 0.0.
+        if not math.isfinite(value) or abs(value) >= FLOAT_LIMIT or (value == 0 and math.copysign(1, value) < 0):
+            raise RecordError(
+                field=path or "(record)",
+                expected="a finite number below 10^16 in magnitude and not -0.0 (write larger ones as integers)",
+                found=repr(value),
+            )
+    elif isinstance(value, dict | list):
+        if depth > MAX_DEPTH:
+            raise RecordError(
+                field=path or "(record)",
+                expected=f"JSON nested at most {MAX_DEPTH} levels deep",
+                found="deeper nesting",
+            )
+        if isinstance(value, _RepeatedKeys):
+            raise RecordError(
+                field=_join(path, value.key),
+                expected="each key once per object",
+                found=f"the key {value.key!r} more than once",
+            )
+        if isinstance(value, list):
+            for index, inner in enumerate(value):
+                check_values(inner, f"{path}[{index}]", depth + 1)
+            return
+        for key, inner in value.items():
+            _check_text(key, f"{_join(path, key)} (key)")
+            check_values(inner, _join(path, key), depth + 1)
+
+
+def _join(path: str, key: Any) -> str:
+    name = key if _printable(key) else ascii(key)
+    return f"{path}.{name}" if path else name
+
+
+def _printable(text: str) -> bool:
+    """Safe to put in a report as is: printable and encodable (no NUL, no lone surrogate)."""
+    return text.isprintable()
+
+
+def _check_text(text: str, field: str) -> None:
+    control = _CONTROL.search(text)
+    if control:
+        # NUL: PostgreSQL refuses it; the others: XML 1.0 (feeds, sitemaps) cannot carry them.
+        raise RecordError(
+            field=field,
+            expected="text without NUL (\\u0000) or other control characters (tab and line ends are fine)",
+            found=f"{control.group()!a} at character {control.start()}",
+        )
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise RecordError(
+                field=field,
+                expected="text of Unicode characters (no lone surrogates)",
+                found=f"a lone surrogate {text[error.start]!a} at character {error.start}",
+            ) from None
 
 
 def _pairs(mapping: dict | None) -> list | None:
@@ -448,8 +584,8 @@ def record_from_post(
         "checklist": post.checklist,
         "entities": entities,
         "image_sources": image_sources,
-        "payload": {"source_id": post.source_id, **(_mapping(post.payload) or {})},
+        "payload": {"source_id": post.source_id, **_nested_in_order(_mapping(post.payload) or {})},
         "notes": post.notes,
     }
-    canonical.update(_mapping(post.extra) or {})
+    canonical.update(_nested_in_order(_mapping(post.extra) or {}))
     return canonical

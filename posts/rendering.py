@@ -144,6 +144,37 @@ def stated_image_size(url: str) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+# The stored body adds the article figure to what Markdown may produce.
+STORED_TAGS = ALLOWED_TAGS | {"figure", "figcaption"}
+STORED_ATTRIBUTES = {
+    **ALLOWED_ATTRIBUTES,
+    "figure": {"class"},
+    "p": {"class"},
+    "img": ALLOWED_ATTRIBUTES["img"] | {"loading", "decoding"},
+}
+
+
+def clean_stored(html: str) -> str:
+    """Stored body HTML, sanitized again as it leaves for a page.
+
+    The write path already stored it sanitized; this keeps a javascript: link or
+    an event handler that reached the column some other way (a hand-written
+    UPDATE, a restored dump) from ever becoming a link or a script on a page.
+    """
+    return nh3.clean(
+        html,
+        tags=STORED_TAGS,
+        attributes=STORED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="nofollow noopener noreferrer",
+    )
+
+
+def is_web_url(url: str) -> bool:
+    """An http(s) URL: the only kind a page may load as an image or link to from record data."""
+    return url.strip().lower().startswith(("http://", "https://"))
+
+
 def image_size(url: str) -> tuple[int, int]:
     """Width and height for the img tag, read from the URL (1200x630) when it says so."""
     return stated_image_size(url) or DEFAULT_IMAGE_SIZE

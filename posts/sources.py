@@ -18,6 +18,10 @@ from pathlib import Path
 SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz")
 _CHUNK = 1 << 20
 _SPACE = re.compile(r"\s*")
+BOM = b"\xef\xbb\xbf"
+# Inside a broken array element: the next quote, bracket or comma, and the next quote or escape in a string.
+_STRUCTURE = re.compile(r'["\[\]{},]')
+_STRING_PART = re.compile(r'["\\]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,9 @@ def read_records(paths: list[str], stdin: io.BufferedReader | None = None) -> It
 def _jsonl_records(name: str, stream) -> Iterator[RawRecord]:
     for number, line in enumerate(stream, start=1):
         raw = line.rstrip(b"\r\n")
+        if number == 1:
+            # Editors on Windows start UTF-8 files with a byte order mark; it is not part of the record.
+            raw = raw.removeprefix(BOM)
         if raw.strip():
             yield RawRecord(f"{name}:{number}", raw)
 
@@ -107,9 +114,12 @@ def _json_records(name: str, stream) -> Iterator[RawRecord]:
             return
         try:
             end = reader.decode_next(decoder)
-        except ValueError as error:
-            yield _broken(name, index, reader, f"a JSON value ({error})")
-            return
+        except (ValueError, RecursionError) as error:
+            # Cut the element at the next top-level ',' or ']' and reject it alone; the rest still imports.
+            end = reader.element_end()
+            if end is None:
+                yield _broken(name, index, reader, f"a JSON value ({error})")
+                return
         yield RawRecord(f"{name}[{index}]", _encode(reader.take(end)))
         index += 1
 
@@ -127,7 +137,8 @@ class _TextBuffer:
 
     def __init__(self, stream):
         # surrogateescape keeps invalid UTF-8 bytes so the record can be rejected on its own, unchanged.
-        self._stream = io.TextIOWrapper(stream, encoding="utf-8", errors="surrogateescape")
+        # utf-8-sig: a leading byte order mark is skipped.
+        self._stream = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape")
         self._text = ""
         self._pos = 0
         self._eof = False
@@ -167,6 +178,31 @@ class _TextBuffer:
             if end == len(self._text) and self._fill():
                 continue
             return end - self._pos
+
+    def element_end(self) -> int | None:
+        """Length of the (invalid) element here, up to the next top-level ',' or ']'; None if it never ends."""
+        depth, offset, in_string = 0, 0, False
+        while True:
+            pattern = _STRING_PART if in_string else _STRUCTURE
+            match = pattern.search(self._text, self._pos + offset)
+            # An escape at the end of the buffer needs the character after it: read more first.
+            if match is None or (match.group() == "\\" and match.end() == len(self._text)):
+                offset = (len(self._text) if match is None else match.start()) - self._pos
+                if not self._fill():
+                    return None
+                continue
+            char, offset = match.group(), match.end() - self._pos
+            if in_string:
+                offset += char == "\\"  # skip the escaped character
+                in_string = char == "\\"
+            elif char == '"':
+                in_string = True
+            elif char in "[{":
+                depth += 1
+            elif char in "]}" and depth:
+                depth -= 1
+            elif char in ",]" and not depth:
+                return match.start() - self._pos
 
     def take(self, length: int) -> str:
         value = self._text[self._pos : self._pos + length]

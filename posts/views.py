@@ -13,7 +13,7 @@ from django.views.decorators.http import require_safe
 from taggit.models import Tag
 
 from alphanode.pagecache.tagging import page_query, tag_page
-from posts import cache_tags, paging, search
+from posts import cache_tags, paging, rendering, search
 from posts.models import Entity, Post
 from posts.site import absolute_url
 
@@ -120,13 +120,16 @@ def detail(request, slug):
     if not post.is_published and not request.user.is_staff:
         raise Http404("no published post at this address")
     facts = post.page_facts
+    # Only an http(s) image becomes og:image and JSON-LD, whatever the row holds.
+    image = facts.get("image")
+    image = image if image and rendering.is_web_url(image["url"]) else None
     similar = Post.objects.similar_to_keys(post.pk, facts.get("tag_ids", []), facts.get("entity_ids", []))
     tag_page(request, cache_tags.post_tag(post.pk), *(cache_tags.post_tag(other.pk) for other in similar))
     context = {
         "post": post,
         "canonical_url": absolute_url(post.get_absolute_url()),
         "keywords": facts.get("keywords", []),
-        "image": facts.get("image"),
+        "image": image,
         "similar": similar,
         "can_edit": request.user.is_staff,
     }

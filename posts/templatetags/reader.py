@@ -6,6 +6,7 @@ from django import template
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from posts import rendering
 from posts.site import absolute_url, organization, publisher_name
 
 register = template.Library()
@@ -31,6 +32,12 @@ def iso_datetime(value) -> str:
 
 def _website() -> dict:
     return {"@type": "WebSite", "name": publisher_name(), "url": absolute_url("/")}
+
+
+@register.filter
+def stored_html(html: str) -> str:
+    """A post's stored body HTML, sanitized on the way out (see rendering.clean_stored)."""
+    return mark_safe(rendering.clean_stored(html))  # noqa: S308 (sanitized by nh3)
 
 
 @register.simple_tag

@@ -8,14 +8,17 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from posts.importing import DEFAULT_BATCH_SIZE, import_records
+from posts.importing import DEFAULT_BATCH_SIZE, EXIT_RETRY, DatabaseUnavailable, import_records
 from posts.models import Post
 from posts.schedule_field import parse_time
 from posts.sources import SourceError
 
 
 class Command(BaseCommand):
-    help = "Import post records. Exit status: 0 all stored, 1 some rejected, 2 usage error."
+    help = (
+        "Import post records. Exit status: 0 all stored, 1 some rejected, 2 usage error, "
+        "75 database unreachable (run it again to resume)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -26,6 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--keep-unknown", action="store_true", help="keep unknown top-level fields")
         parser.add_argument("--rejects", type=Path, help="reject file (default: import-rejects-<time>.jsonl)")
         parser.add_argument("--workers", type=int, help="validating processes (default: one per CPU, at most 4)")
+        parser.add_argument(
+            "--retry-seconds", type=float, help="retry this long while the database is unreachable (default 60)"
+        )
         parser.add_argument("--state", choices=[Post.State.PUBLISHED, Post.State.DRAFT], default=Post.State.PUBLISHED,
                             help="state of newly created posts")  # fmt: skip
         parser.add_argument(
@@ -50,9 +56,13 @@ class Command(BaseCommand):
                     workers=options["workers"],
                     progress=progress,
                     publish_at=options["publish_at"],
+                    retry_seconds=options["retry_seconds"],
                 )
             except SourceError as error:
                 raise CommandError(str(error), returncode=2) from None
+            except DatabaseUnavailable as stopped:
+                self.stdout.write(stopped.report.summary())
+                raise CommandError(str(stopped), returncode=EXIT_RETRY) from None
         for error in report.errors[:20]:
             self.stderr.write(f"rejected {error}")
         if report.rejected > 20:
