@@ -39,12 +39,11 @@ def test_small_or_binary_bodies_get_no_copies():
 
 def test_a_stored_page_keeps_its_copies_through_encode_and_decode():
     body = b"<p>page</p>" * 50
-    page = CachedPage(
-        200, [("Content-Type", "text/html")], body, 1.0, '"e"', ["t"], compression.compress(body, "text/html")
-    )
+    copies = compression.compress(body, "text/html")
+    page = CachedPage(200, [("Content-Type", "text/html")], body, 1.0, '"e"', ["t"], expires=61.0, copies=copies)
     decoded = CachedPage.decode(page.encode())
     assert decoded == page
-    assert CachedPage.decode(CachedPage(200, [], body, 1.0, '"e"', ["t"]).encode()).copies == {}
+    assert CachedPage.decode(CachedPage(200, [], body, 1.0, '"e"', ["t"], expires=61.0).encode()).copies == {}
 
 
 def _get(client, path, encoding=""):

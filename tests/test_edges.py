@@ -237,7 +237,7 @@ def test_an_edge_fetch_rereads_the_purge_generation_instead_of_the_workers_copy(
     worker = PageCache(store, local_entries=10, local_seconds=60)
     elsewhere = PageCache(store, local_entries=10, local_seconds=60)
     since = worker.generation(fresh=True)
-    page = CachedPage(200, [], b"old", time.time(), '"e"', ["post:1"])
+    page = CachedPage(200, [], b"old", time.time(), '"e"', ["post:1"], expires=time.time() + 60)
     worker.set("/a/", page, ttl=60, since=since)
     elsewhere.purge(["post:1"])
     assert worker.get("/a/").body == b"old"  # a reader may get this worker's copy for local_seconds

@@ -41,7 +41,8 @@ def test_write_path_stores_fragments_and_facts_of_the_record():
     post = make_post(1, stack=["python", "django"], tools=["pytest"], entities=[{"name": "PEP 8", "type": "standard"}])
     meta_html, tags_html, facts = _stored(post)
     assert '<a href="/stack/python/">python</a>' in meta_html
-    assert '<a class="tag tag--tool" href="/tools/pytest/">pytest</a>' in tags_html
+    tool_link = '<a class="tag tag--tool" href="/tools/pytest/"><span class="visually-hidden">Tool: </span>pytest</a>'
+    assert tool_link in tags_html
     assert "(standard)</span>" in tags_html
     tag_ids = sorted(Tag.objects.filter(name__in=["python", "django", "pytest"]).values_list("pk", flat=True))
     assert facts["keywords"] == ["python", "django", "pytest"]
