@@ -222,7 +222,7 @@ def test_kill_9_mid_import_then_rerun_stores_each_record_once(tmp_path, transact
     rerun = subprocess.run(command, cwd=ROOT, env=subprocess_env(), capture_output=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     summary = rerun.stdout.decode().strip().splitlines()[-1]
-    assert summary.startswith(f"created {3000 - stored}, updated 0, unchanged {stored}, rejected 0")
+    assert summary.startswith(f"created {3000 - stored}, updated 0, unchanged {stored}, held 0, rejected 0")
     assert Post.objects.count() == 3000
     assert Revision.objects.count() == 3000
 

@@ -31,7 +31,10 @@ OVERFLOW = """() => {
   if (scrolled > width) problems.push(`page ${scrolled} > ${width}`);
   for (const th of document.querySelectorAll("#result_list thead th, .inline-group thead th")) {
     const box = th.getBoundingClientRect();
-    if (box.width > 0 && (box.right > width + 1 || box.left < -1)) {
+    // The list's own box clips what sticks out of it (Django lets the table scroll inside it).
+    const frame = (th.closest(".results, .tabular") || document.documentElement).getBoundingClientRect();
+    const right = Math.min(width, frame.right);
+    if (box.width > 0 && (box.right > right + 1 || box.left < -1)) {
       problems.push(`header "${th.innerText.trim()}" at ${box.left}-${box.right}`);
     }
   }
