@@ -76,19 +76,19 @@ def test_sitemap_pages_are_id_ranges_of_at_most_the_limit(client, monkeypatch):
     empty_page = (emptied.pk + 1) // 2
     last_page = math.ceil(posts[-1].pk / 2)
 
-    index = _valid(client.get("/sitemap.xml").content, "siteindex.xsd")
-    locations = index.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS)[1:]
-    # The emptied page is not listed: every listed page has URLs (the schema wants one at least).
-    assert len(locations) == last_page - 1
-    assert f"http://testserver/sitemap-posts.xml?p={empty_page}" not in locations
-    assert locations[-1] == f"http://testserver/sitemap-posts.xml?p={last_page}"
-    for location in locations:
-        assert _sitemap_locations(client, location.removeprefix("http://testserver"))
-
     expected = {}
     for post in posts:
         if post.pk not in (emptied.pk, emptied.pk + 1):
             expected.setdefault((post.pk + 1) // 2, []).append(f"http://testserver{post.get_absolute_url()}")
+
+    index = _valid(client.get("/sitemap.xml").content, "siteindex.xsd")
+    locations = index.xpath("//sm:sitemap/sm:loc/text()", namespaces=NS)[1:]
+    # Only pages with URLs are listed (the schema wants one at least): not the emptied one, nor
+    # the ranges below the first id (PostgreSQL's sequences do not restart between tests).
+    page_url = "http://testserver/sitemap-posts.xml"
+    assert locations == [page_url if number == 1 else f"{page_url}?p={number}" for number in sorted(expected)]
+    assert f"{page_url}?p={empty_page}" not in locations
+    assert locations[-1] == f"{page_url}?p={last_page}"
     for number, urls in expected.items():
         assert _sitemap_locations(client, f"/sitemap-posts.xml?p={number}") == urls
     assert client.get(f"/sitemap-posts.xml?p={empty_page}").status_code == 404
