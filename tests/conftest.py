@@ -123,13 +123,16 @@ def quiet_schedule_clock(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def empty_page_cache():
+def empty_page_cache(monkeypatch):
     """Each test starts with an empty page cache and no request timings in memory: the database
     is rolled back between tests, so what the process holds must be too."""
     from alphanode.ops import timings
     from alphanode.pagecache import cache as pagecache_cache
 
     timings.recorder.clear()
+    # In-process requests flush their timings by count only: a flush on the clock (every 5 s)
+    # would land inside whichever query-counting request runs then on a slow machine.
+    monkeypatch.setattr(timings, "FLUSH_SECONDS", 3600.0)
     pagecache_cache.reset()
     pagecache_cache.page_cache().purge_all()
     yield
