@@ -107,6 +107,18 @@ def collected_static(tmp_path_factory):
 
 
 @pytest.fixture
+def two_servers(transactional_db, collected_static, tmp_path):
+    """Two gunicorns (two workers each) on the test database, sharing the page-cache store."""
+    from tests.gunicorn_server import start_gunicorn
+
+    env = subprocess_env(ALLOWED_HOSTS="127.0.0.1", STATIC_ROOT=str(collected_static), SITE_URL="http://127.0.0.1")
+    servers = [start_gunicorn(env, tmp_path / f"server-{n}.log") for n in (1, 2)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
 def page_cache_off(settings):
     """For tests that measure a view's own work (query counts): every request renders."""
     settings.PAGECACHE = {**settings.PAGECACHE, "ENABLED": False}

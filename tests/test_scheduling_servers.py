@@ -18,7 +18,6 @@ from posts import services
 from posts.models import Post, Revision
 from tests.conftest import ROOT, subprocess_env
 from tests.factories import make_record, write_records
-from tests.gunicorn_server import start_gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -32,15 +31,6 @@ LISTINGS = (
     "/tools/pytest/atom/",
     "/sitemap-posts.xml",
 )
-
-
-@pytest.fixture
-def two_servers(transactional_db, collected_static, tmp_path):
-    env = subprocess_env(ALLOWED_HOSTS="127.0.0.1", STATIC_ROOT=str(collected_static), SITE_URL="http://127.0.0.1")
-    servers = [start_gunicorn(env, tmp_path / f"server-{n}.log") for n in (1, 2)]
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def _shown(server, article: str, path: str) -> tuple[bool, str]:

@@ -15,19 +15,9 @@ from playwright.sync_api import sync_playwright
 from posts.importing import import_records
 from posts.models import Post
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, OUTSIDE
-from tests.conftest import SAMPLE_JSON, subprocess_env
-from tests.gunicorn_server import start_gunicorn
+from tests.conftest import SAMPLE_JSON
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def two_servers(transactional_db, collected_static, tmp_path):
-    env = subprocess_env(ALLOWED_HOSTS="127.0.0.1", STATIC_ROOT=str(collected_static), SITE_URL="http://127.0.0.1")
-    servers = [start_gunicorn(env, tmp_path / f"server-{n}.log") for n in (1, 2)]
-    yield servers
-    for server in servers:
-        server.stop()
 
 
 def test_an_edit_through_one_server_is_fresh_on_every_worker_of_the_other(two_servers, tmp_path):
