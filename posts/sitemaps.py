@@ -3,8 +3,9 @@
 Django's sitemaps framework serves `/sitemap.xml` (the index) and its
 pages. Its own paginator counts every indexable post and reads page N with
 OFFSET, so a request costs more the more posts there are. Here page N holds
-the indexable posts whose ids fall in ((N-1) * 10,000, N * 10,000]: the
-number of pages comes from the highest id (one index probe), and a page is
+the indexable posts whose ids fall in the N-th block of 10,000 ids, counted
+from the block of the lowest indexable id (so page 1 always has URLs): the
+number of pages comes from the lowest and highest ids (two index probes), and a page is
 one range read of the partial index `post_indexable`. Pages can hold fewer
 URLs than the limit (flagged, unpublished or deleted posts leave gaps); a
 page whose whole id range has none is left out of the index and is a 404
@@ -48,16 +49,30 @@ SITEMAP_CONTENT_TYPE = "application/xml; charset=utf-8"
 
 
 class IdRangePaginator:
-    """Pages of a queryset by id range: page N holds the rows with ids in ((N-1) * per_page, N * per_page]."""
+    """Pages of a queryset by id range, in blocks of per_page ids from the block of the lowest id.
+
+    Page N holds the rows with ids in (offset + (N-1) * per_page, offset + N * per_page],
+    where offset is the start of the lowest id's block: page 1 is never empty while a
+    row exists, and pages keep their ids until the lowest id moves to another block.
+    """
 
     def __init__(self, queryset, per_page: int):
         self.queryset = queryset
         self.per_page = per_page
 
     @cached_property
+    def offset(self) -> int:
+        first_id = self.queryset.order_by("id").values_list("id", flat=True).first() or 1
+        return (first_id - 1) // self.per_page * self.per_page
+
+    @cached_property
     def num_pages(self) -> int:
         last_id = self.queryset.order_by("-id").values_list("id", flat=True).first() or 0
-        return max(1, math.ceil(last_id / self.per_page))
+        return max(1, math.ceil((last_id - self.offset) / self.per_page))
+
+    def _range(self, number: int):
+        first = self.offset + (number - 1) * self.per_page
+        return self.queryset.filter(id__gt=first, id__lte=first + self.per_page)
 
     def page(self, number) -> Page:
         try:
@@ -66,19 +81,14 @@ class IdRangePaginator:
             raise PageNotAnInteger(f"page {number!r} is not a whole number") from None
         if not 1 <= number <= self.num_pages:
             raise EmptyPage(f"page {number} is not one of pages 1 to {self.num_pages}")
-        first, last = (number - 1) * self.per_page, number * self.per_page
-        items = list(self.queryset.filter(id__gt=first, id__lte=last).order_by("id"))
+        items = list(self._range(number).order_by("id"))
         if not items:
-            raise EmptyPage(f"no indexable posts with ids from {first + 1} to {last}")
+            raise EmptyPage(f"no indexable posts in page {number}'s id range")
         return Page(items, number, self)
 
     def filled_pages(self) -> list[int]:
         """The numbers of the pages that hold at least one row: one index probe per page."""
-        return [
-            number
-            for number in range(1, self.num_pages + 1)
-            if self.queryset.filter(id__gt=(number - 1) * self.per_page, id__lte=number * self.per_page).exists()
-        ]
+        return [number for number in range(1, self.num_pages + 1) if self._range(number).exists()]
 
 
 class PostSitemap(Sitemap):

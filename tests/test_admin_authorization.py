@@ -41,7 +41,7 @@ DECISIONS = (
 
 # Pages that write nothing whatever the method (a POST to a change list runs an action: each
 # action needs its own permission, see the test of actions).
-READ_ONLY = ("changelist", "history", "revisions")
+READ_ONLY = ("changelist", "history", "revisions", "upcoming", "article")
 
 
 @dataclass

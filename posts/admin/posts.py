@@ -544,6 +544,8 @@ class PostAdmin(admin.ModelAdmin):
         """Scheduled publications and unpublications still to come, soonest first."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])  # a page to read: nothing is changed here
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

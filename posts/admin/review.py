@@ -15,7 +15,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -360,6 +360,8 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             raise Http404(f"No post with id {object_id!r}.")
         if not self.has_view_permission(request, post):
             raise PermissionDenied
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])  # a page to read: decisions post to the review page
         return article.article_response(request, revisions.current_record(post.pk), post=post)
 
     def next_post_id(self, request, filters: str, *, after: int) -> int | None:
