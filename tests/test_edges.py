@@ -233,7 +233,7 @@ def test_a_failed_store_purge_leaves_every_edge_pending(settings):
 
 
 def test_an_edge_fetch_rereads_the_purge_generation_instead_of_the_workers_copy(tmp_path):
-    store = SqliteStore(tmp_path / "pages.sqlite3")
+    store = SqliteStore(tmp_path / "pages.sqlite3", max_entries=100)
     worker = PageCache(store, local_entries=10, local_seconds=60)
     elsewhere = PageCache(store, local_entries=10, local_seconds=60)
     since = worker.generation(fresh=True)
