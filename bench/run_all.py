@@ -68,7 +68,8 @@ def recreate(base_url: str, url: str) -> None:
     import psycopg
 
     name = urlparse(url).path.lstrip("/")
-    with psycopg.connect(base_url, autocommit=True) as admin:
+    # The maintenance database: DATABASE_URL's own may not exist (pytest works in test_<name>).
+    with psycopg.connect(urlparse(base_url)._replace(path="/postgres").geturl(), autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {name}")
 

@@ -153,7 +153,7 @@ def test_kill_9_three_times_mid_import_then_a_rerun_stores_everything_once(empty
     )
     assert rerun.returncode == 1, rerun.stderr  # 1: some records were rejected (the bad lines)
     assert summary_of(rerun.stdout).startswith(
-        f"created {good - kills[-1]}, updated 0, unchanged {kills[-1]}, rejected {len(bad)} in "
+        f"created {good - kills[-1]}, updated 0, unchanged {kills[-1]}, held 0, rejected {len(bad)} in "
     )
     assert_exact(cluster, good)
     assert sorted(rejects.read_bytes().splitlines()) == sorted(bad)
@@ -177,7 +177,7 @@ def test_a_restart_of_postgresql_mid_import_is_ridden_out(empty, tmp_path):
     out, err = process.communicate(timeout=600)
     assert process.returncode == 1, err  # 1: the bad lines, nothing else
     # A batch whose commit went through just as the server went down comes back "unchanged" on its retry.
-    created, _, unchanged, rejected = (int(summary_of(out).split()[n].rstrip(",")) for n in (1, 3, 5, 7))
+    created, _, unchanged, _, rejected = (int(summary_of(out).split()[n].rstrip(",")) for n in (1, 3, 5, 7, 9))
     assert (created + unchanged, rejected) == (good, len(bad))
     assert summary_of(out).split()[2:4] == ["updated", "0,"]
     assert b"retrying the batch" in out + err  # the log line (logs go to stdout)
@@ -214,7 +214,7 @@ def test_a_database_down_past_the_retry_window_stops_with_a_retryable_status(emp
     )
     assert rerun.returncode == 1, rerun.stderr
     assert summary_of(rerun.stdout).startswith(
-        f"created {good - before}, updated 0, unchanged {before}, rejected {len(bad)} in "
+        f"created {good - before}, updated 0, unchanged {before}, held 0, rejected {len(bad)} in "
     )
     assert_exact(cluster, good)
     assert sorted(rejects.read_bytes().splitlines()) == sorted(bad)
