@@ -64,12 +64,16 @@ def scratch_url(base_url: str, size: int) -> str:
     return urlunparse(parts._replace(path=f"/{name}"))
 
 
+def maintenance_url(base_url: str) -> str:
+    """The server's `postgres` database: DATABASE_URL's own may not exist (pytest works in test_<name>)."""
+    return urlparse(base_url)._replace(path="/postgres").geturl()
+
+
 def recreate(base_url: str, url: str) -> None:
     import psycopg
 
     name = urlparse(url).path.lstrip("/")
-    # The maintenance database: DATABASE_URL's own may not exist (pytest works in test_<name>).
-    with psycopg.connect(urlparse(base_url)._replace(path="/postgres").geturl(), autocommit=True) as admin:
+    with psycopg.connect(maintenance_url(base_url), autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {name}")
 
@@ -204,7 +208,7 @@ def main() -> None:
     if not args.keep:
         import psycopg
 
-        with psycopg.connect(base_url, autocommit=True) as admin:
+        with psycopg.connect(maintenance_url(base_url), autocommit=True) as admin:
             for url in urls:
                 admin.execute(f"DROP DATABASE IF EXISTS {urlparse(url).path.lstrip('/')} WITH (FORCE)")
     print("PASS" if ok else "FAIL")
