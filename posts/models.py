@@ -26,11 +26,17 @@ class Post(models.Model):
 
     # Identity.
     source_id = models.CharField(
-        "source id", max_length=200, unique=True, help_text="payload.source_id: the record's identity."
+        "source ID",
+        max_length=200,
+        unique=True,
+        help_text="The record's identity (payload.source_id): an import with this source ID updates this post.",
     )
     reference = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(
-        max_length=200, unique=True, help_text="Made from the title when the post is created; kept on re-import."
+        max_length=200,
+        unique=True,
+        help_text="The last part of the article's address (/posts/this-slug/): made from the title when the post is "
+        "created, kept on re-import. Changing it breaks the links readers and search engines have.",
     )
 
     # Content, in the order of the record format.
@@ -41,8 +47,8 @@ class Post(models.Model):
     body_html = models.TextField(editable=False, help_text="The body rendered and sanitized when the post is written.")
     # JSON objects are kept as [key, value] pairs: PostgreSQL's jsonb reorders
     # object keys, and the order is part of the content (the meta box shows it).
-    ai_outline = models.JSONField("ai outline", null=True, blank=True, help_text="[key, value] pairs.")
-    ai_brief = models.TextField("ai brief", max_length=4000, null=True, blank=True)
+    ai_outline = models.JSONField("AI outline", null=True, blank=True, help_text="[key, value] pairs.")
+    ai_brief = models.TextField("AI brief", max_length=4000, null=True, blank=True)
     stack = TaggableManager(through="StackTag", related_name="stack_posts", blank=True)
     tools = TaggableManager(through="ToolTag", related_name="tool_posts", blank=True)
     code_language = models.CharField("code language", max_length=100, null=True, blank=True)
@@ -54,12 +60,23 @@ class Post(models.Model):
     score_depth = models.PositiveSmallIntegerField("depth score", null=True, blank=True)
     score_clarity = models.PositiveSmallIntegerField("clarity score", null=True, blank=True)
     revision_status = models.CharField("revision status", max_length=50, null=True, blank=True)
-    version = models.CharField(max_length=50, null=True, blank=True, help_text="Dotted numbers, e.g. 1.5.8.")
-    last_reviewed = models.DateField("last reviewed", null=True, blank=True)
-    content_hash = models.CharField(
-        "hash", max_length=128, null=True, blank=True, help_text="The generator's content hash (record field `hash`)."
+    version = models.CharField(
+        max_length=50, null=True, blank=True, help_text="The generator's revision, shown in the meta box, e.g. 1.5.8."
     )
-    ai_generated_style = models.BooleanField("ai generated style", default=False)
+    last_reviewed = models.DateField(
+        "last reviewed",
+        null=True,
+        blank=True,
+        help_text="Shown in the meta box; a reviewer's approval sets it to that day.",
+    )
+    content_hash = models.CharField(
+        "content hash",
+        max_length=128,
+        null=True,
+        blank=True,
+        help_text="The generator's content hash (record field `hash`), shown in the meta box.",
+    )
+    ai_generated_style = models.BooleanField("AI-generated style", default=False)
     has_images = models.BooleanField("has images", default=False)
     image_heavy = models.BooleanField("image heavy", default=False)
     needs_human_review = models.BooleanField("needs human review", default=False)
@@ -104,8 +121,15 @@ class Post(models.Model):
     )
 
     # Site state, separate from the generator's revision.status.
-    state = models.CharField(max_length=20, choices=State.choices, default=State.PUBLISHED)
-    published_at = models.DateTimeField("published", null=True, blank=True)
+    state = models.CharField(
+        max_length=20,
+        choices=State.choices,
+        default=State.PUBLISHED,
+        help_text="Readers see published posts only; a draft or archived post's address answers “not found”.",
+    )
+    published_at = models.DateTimeField(
+        "published", null=True, blank=True, help_text="When readers first saw the post; feeds and sitemaps date it so."
+    )
     # The schedule (posts/scheduling.py): readers see the post only from
     # publish_at and until unpublish_at; the site applies both itself, on time.
     publish_at = models.DateTimeField(
@@ -118,9 +142,9 @@ class Post(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Bookkeeping for the write path.
-    record_hash = models.CharField(max_length=64, editable=False, help_text="sha256 of the current record.")
+    record_hash = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the current record.")
     import_hash = models.CharField(
-        max_length=64, blank=True, editable=False, help_text="sha256 of the last record the importer received."
+        max_length=64, blank=True, editable=False, help_text="SHA-256 of the last record the importer received."
     )
     lock_version = models.PositiveIntegerField(default=1, editable=False, help_text="Bumped on every write.")
     pending_import = models.BooleanField(
@@ -130,12 +154,24 @@ class Post(models.Model):
         default=False, help_text="Readers see content (title, summary, body, figures, code) no reviewer approved yet."
     )
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The reviewer who last approved the post.",
     )
     claimed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The reviewer working on the post now; others skip it until the claim lapses.",
     )
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the claim was taken; it lapses after 30 minutes (REVIEW_CLAIM_MINUTES)."
+    )
     flagged_at = models.DateTimeField(null=True, blank=True, help_text="When the post entered the review queue.")
 
     objects = PostQuerySet.as_manager()

@@ -226,55 +226,101 @@ _INLINE_ERROR = re.compile(r"^(?P<part>image_sources|entities)\[(?P<index>\d+)\]
 class PostForm(forms.ModelForm):
     """Every record field of a post, plus its slug and publication state (see the module docstring)."""
 
-    title = TextField(widget=forms.TextInput(attrs={"class": "vTextField editorial-wide"}))
-    topic = TextField(widget=forms.TextInput(attrs={"class": "vTextField editorial-wide"}))
-    summary = TextField(widget=forms.Textarea(attrs={"rows": 3, "class": "editorial-wide"}))
+    # Labels are sentence case; help texts say where readers meet the field
+    # (the "alphanode post meta" box shows every record field but title and body).
+    title = TextField(
+        widget=forms.TextInput(attrs={"class": "vTextField editorial-wide"}),
+        help_text="The article's headline: its page title and heading, and its name in lists, feeds and search.",
+    )
+    topic = TextField(
+        widget=forms.TextInput(attrs={"class": "vTextField editorial-wide"}),
+        help_text="Shown in the meta box, linking to the topic's page of posts.",
+    )
+    summary = TextField(
+        widget=forms.Textarea(attrs={"rows": 3, "class": "editorial-wide"}),
+        help_text="Shown in lists, feeds and the meta box, and as the description search engines show.",
+    )
     body = TextField(
         widget=forms.Textarea(attrs={"rows": 32, "class": "editorial-markdown", "spellcheck": "true"}),
-        help_text="Markdown: CommonMark with fenced code blocks. Use Preview to see the rendered article.",
+        help_text="The article's text in Markdown (CommonMark with fenced code blocks). The live preview shows it "
+        "as readers will.",
     )
-    reference = TextField(help_text="Unique across all posts, e.g. anp-ref-004577-4805.")
+    reference = TextField(help_text="Shown in the meta box; unique across all posts, e.g. anp-ref-004577-4805.")
     source_id = TextField(
-        label="source id", help_text="payload.source_id: the record's identity; it cannot change once the post exists."
+        label="Source ID",
+        help_text="The record's identity (payload.source_id): an import with this source ID updates this post. "
+        "It cannot change once the post exists.",
     )
-    ai_outline = PairsField(label="ai outline", help_text="One `key: value` per line; keys are snake_case.")
-    ai_brief = TextField(label="ai brief", blank_is_none=True, widget=forms.Textarea(attrs={"rows": 3}))
+    ai_outline = PairsField(
+        label="AI outline", help_text="Shown in the meta box. One “key: value” per line; keys are snake_case."
+    )
+    ai_brief = TextField(
+        label="AI brief",
+        blank_is_none=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown in the meta box.",
+    )
     stack = NamesField(
         widget=forms.TextInput(attrs={"class": "vTextField editorial-wide"}),
-        help_text="Tags, comma-separated, in order. Quote a name that has a comma.",
+        help_text="The article's Stack list, in order, each linking to its page of posts. Comma-separated; quote "
+        "a name that has a comma.",
     )
     tools = NamesField(
         widget=forms.TextInput(attrs={"class": "vTextField editorial-wide"}),
-        help_text="Tags, comma-separated, in order.",
+        help_text="The article's Tools list, in order, each linking to its page of posts. Comma-separated.",
     )
     code_language = TextField(
-        label="code language", blank_is_none=True, help_text="A Pygments lexer name: python, go, sql, ..."
+        label="Code language",
+        blank_is_none=True,
+        help_text="How the article's code is highlighted (a Pygments lexer name: python, go, sql, ...); shown in "
+        "the meta box.",
     )
     difficulty = forms.TypedChoiceField(
-        choices=[("", "(none)"), *Post.Difficulty.choices], required=False, empty_value=None
+        choices=[("", "(none)"), *Post.Difficulty.choices],
+        required=False,
+        empty_value=None,
+        help_text="Shown in the meta box.",
     )
-    reading_time = forms.IntegerField(label="reading time", required=False, help_text="Minutes, 0-600.")
-    view_count = forms.IntegerField(label="view count", required=False)
-    score_quality = forms.IntegerField(label="quality", required=False, help_text="0-100.")
-    score_freshness = forms.IntegerField(label="freshness", required=False, help_text="0-100.")
-    score_depth = forms.IntegerField(label="depth", required=False, help_text="0-100.")
-    score_clarity = forms.IntegerField(label="clarity", required=False, help_text="0-100.")
+    reading_time = forms.IntegerField(
+        label="Reading time", required=False, help_text="Minutes (0-600), shown in the meta box."
+    )
+    view_count = forms.IntegerField(
+        label="View count",
+        required=False,
+        help_text="Shown in the meta box; the review queue lists the most read first.",
+    )
+    score_quality = forms.IntegerField(label="Quality score", required=False, help_text="0-100, shown in the meta box.")
+    score_freshness = forms.IntegerField(
+        label="Freshness score", required=False, help_text="0-100, shown in the meta box."
+    )
+    score_depth = forms.IntegerField(label="Depth score", required=False, help_text="0-100, shown in the meta box.")
+    score_clarity = forms.IntegerField(label="Clarity score", required=False, help_text="0-100, shown in the meta box.")
     revision_status = TextField(
-        label="revision status", blank_is_none=True, help_text="A short word: draft, expanded, reviewed, ..."
+        label="Revision status",
+        blank_is_none=True,
+        help_text="Shown in the meta box: a short word such as draft, expanded, reviewed.",
     )
-    ai_generated_style = forms.BooleanField(label="AI-generated style", required=False)
-    has_images = forms.BooleanField(label="has images", required=False)
-    image_heavy = forms.BooleanField(label="image heavy", required=False)
+    ai_generated_style = forms.BooleanField(
+        label="AI-generated style",
+        required=False,
+        help_text="Shown in the meta box's flags. Until a reviewer approves the post once, it waits in the review "
+        "queue.",
+    )
+    has_images = forms.BooleanField(label="Has images", required=False, help_text="Shown in the meta box's flags.")
+    image_heavy = forms.BooleanField(label="Image heavy", required=False, help_text="Shown in the meta box's flags.")
     needs_human_review = forms.BooleanField(
-        label="needs human review",
+        label="Needs human review",
         required=False,
         help_text="Keeps the post out of search engines and in the review queue until a reviewer approves it.",
     )
-    checklist = LinesField(help_text="One item per line.")
-    notes = LinesField(help_text="One note per line.")
-    payload = JSONObjectField(help_text="The generator's payload besides source_id, as a JSON object.")
+    checklist = LinesField(help_text="Shown in the meta box, one item per line.")
+    notes = LinesField(help_text="Shown in the meta box, one note per line.")
+    payload = JSONObjectField(
+        help_text="The generator's payload besides source_id, as a JSON object; shown in the meta box."
+    )
     extra = JSONObjectField(
-        label="extra fields", help_text="Fields outside the record format kept by `import_posts --keep-unknown`."
+        label="Extra fields",
+        help_text="Fields outside the record format, kept by “import_posts --keep-unknown”; not shown to readers.",
     )
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     base_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
