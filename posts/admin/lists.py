@@ -38,6 +38,20 @@ class CheckedChangeList(ChangeList):
         return super().get_queryset(request, exclude_parameters)
 
 
+class OrderedChangeList(CheckedChangeList):
+    """A change list's filtered, searched and ordered queryset, without a page of results.
+
+    For finding "the next post in this list": Django's ChangeList also counts
+    the rows and fetches the page (with its joins) when it is built; a caller
+    that needs one row from the queryset should not pay for either.
+    """
+
+    def get_results(self, request):
+        self.result_count = self.full_result_count = 0
+        self.result_list = self.queryset.none()
+        self.can_show_all = self.multi_page = False
+
+
 def capped_count(queryset, cap: int = COUNT_CAP) -> int:
     """min(number of rows, cap + 1): cap + 1 means "more than cap"."""
     return queryset.order_by().values("pk")[: cap + 1].count()

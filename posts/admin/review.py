@@ -29,6 +29,7 @@ from posts.admin.lists import (
     LARGE_COLUMNS,
     CappedCountPaginator,
     CheckedChangeList,
+    OrderedChangeList,
     StackFilter,
     capped_count,
     search_posts,
@@ -159,7 +160,8 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     # -- the list
 
     def get_changelist(self, request, **kwargs):
-        return CheckedChangeList
+        # next_post_id needs only the list's order and filters, not a counted page of it.
+        return OrderedChangeList if getattr(request, "queue_order_only", False) else CheckedChangeList
 
     def get_queryset(self, request):
         notes = ReviewNote.objects.filter(post=OuterRef("pk")).order_by("-created_at", "-id")
@@ -372,6 +374,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         """
         listed = copy.copy(request)
         listed.GET = QueryDict(filters)
+        listed.queue_order_only = True
         try:
             queue = self.get_changelist_instance(listed).queryset
         except IncorrectLookupParameters:
