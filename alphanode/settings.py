@@ -340,3 +340,7 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 # Review queue: a reviewer's claim on a post lapses after this many minutes (others may then take the post).
 REVIEW_CLAIM_MINUTES = int(os.environ.get("REVIEW_CLAIM_MINUTES", "30"))
+
+# Similar Posts' ranking is kept this long in the shared cache (posts/similar.py): how long a newly
+# published post may take to join other articles' lists when they render.
+SIMILAR_POSTS_SECONDS = int(os.environ.get("SIMILAR_POSTS_SECONDS", "3600"))

@@ -15,6 +15,7 @@ from taggit.models import Tag
 from alphanode.pagecache.tagging import page_query, tag_page
 from posts import cache_tags, paging, rendering, search
 from posts.models import Entity, Post
+from posts.similar import similar_posts
 from posts.site import absolute_url
 
 
@@ -115,7 +116,7 @@ def detail(request, slug):
     # Before the lookup, so the 404 for a slug a post takes later is purged with that post.
     tag_page(request, cache_tags.slug_tag(slug))
     # The meta box, the tag lists and the facts below were rendered when the
-    # post was written (posts/fragments.py): two queries, the post and Similar Posts.
+    # post was written (posts/fragments.py); Similar Posts' ranking is cached (posts/similar.py).
     post = get_object_or_404(Post.objects.defer("body", "search_terms"), slug=slug)
     if not post.is_published and not request.user.is_staff:
         raise Http404("no published post at this address")
@@ -123,7 +124,7 @@ def detail(request, slug):
     # Only an http(s) image becomes og:image and JSON-LD, whatever the row holds.
     image = facts.get("image")
     image = image if image and rendering.is_web_url(image["url"]) else None
-    similar = Post.objects.similar_to_keys(post.pk, facts.get("tag_ids", []), facts.get("entity_ids", []))
+    similar = similar_posts(post)
     tag_page(request, cache_tags.post_tag(post.pk), *(cache_tags.post_tag(other.pk) for other in similar))
     context = {
         "post": post,

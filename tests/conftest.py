@@ -140,6 +140,7 @@ def empty_page_cache(monkeypatch):
     is rolled back between tests, so what the process holds must be too."""
     from alphanode.ops import timings
     from alphanode.pagecache import cache as pagecache_cache
+    from posts import similar
 
     timings.recorder.clear()
     # In-process requests flush their timings by count only: a flush on the clock (every 5 s)
@@ -147,6 +148,8 @@ def empty_page_cache(monkeypatch):
     monkeypatch.setattr(timings, "FLUSH_SECONDS", 3600.0)
     pagecache_cache.reset()
     pagecache_cache.page_cache().purge_all()
+    # Post ids repeat between tests (SQLite reuses them after a rollback): no ranking carries over.
+    monkeypatch.setattr(similar, "KEY_PREFIX", f"similar:test-{uuid.uuid4().hex}")
     yield
     pagecache_cache.reset()
 

@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from posts import cache_tags, paging
+from posts import cache_tags, paging, similar
 from posts.models import Entity, Post
 from tests.factories import make_draft, make_post, make_posts, make_record, write_records
 
@@ -276,20 +276,29 @@ def _many_tags_record(number: int) -> dict:
 
 
 def test_article_query_count_is_the_same_for_few_and_many_tags_and_posts(
-    client, django_assert_num_queries, page_cache_off
+    client, django_assert_num_queries, page_cache_off, monkeypatch
 ):
     few = make_post(1, stack=["python"], tools=["pytest"], entities=[{"name": "python", "type": "stack"}])
     write_records(_many_tags_record(2))
     many = Post.objects.get(source_id="test-000002")
-    counts_small_site = (_article_queries(client, few), _article_queries(client, many))
+    make_post(3, stack=["python"])
+    write_records(_many_tags_record(4))
 
+    def counts() -> tuple:
+        # A fresh ranking cache, then the same pages with their rankings cached (posts/similar.py).
+        monkeypatch.setattr(similar, "KEY_PREFIX", f"{similar.KEY_PREFIX}-again")
+        cold = (_article_queries(client, few), _article_queries(client, many))
+        return cold, (_article_queries(client, few), _article_queries(client, many))
+
+    counts_small_site = counts()
     # Two hundred more posts sharing every tag and entity of both posts.
-    write_records(*[_many_tags_record(number) for number in range(3, 103)])
-    write_records(*[make_record(number, stack=["python"], tools=["pytest"]) for number in range(103, 203)])
-    counts_big_site = (_article_queries(client, few), _article_queries(client, many))
+    write_records(*[_many_tags_record(number) for number in range(5, 105)])
+    write_records(*[make_record(number, stack=["python"], tools=["pytest"]) for number in range(105, 205)])
+    counts_big_site = counts()
 
-    # The post (with its stored meta box, tag lists and page facts) and Similar Posts.
-    assert counts_small_site == counts_big_site == (2, 2)
+    # The post (with its stored meta box, tag lists and page facts), the Similar Posts
+    # ranking while it is not cached, and the similar posts themselves by id.
+    assert counts_small_site == counts_big_site == ((3, 3), (2, 2))
     with django_assert_num_queries(2):
         client.get(many.get_absolute_url())
 
