@@ -33,8 +33,8 @@ from django.utils import timezone
 
 from alphanode.ops import importruns
 from alphanode.ops.models import ImportRun
-from posts import records, schedule_field, services
-from posts.models import Post, Revision
+from posts import bulk, records, schedule_field, services
+from posts.models import ImageSource, Post, PostEntity, Revision, StackTag, ToolTag
 from posts.records import RecordError
 from posts.services import PreparedRecord, WriteResult
 from posts.sources import RawRecord, SourceReadError, expand_paths, read_records
@@ -208,6 +208,10 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+# The tables an import writes, its posts first (bulk.refresh_statistics).
+WRITTEN_MODELS = [Post, StackTag, ToolTag, PostEntity, ImageSource, Revision]
+
+
 def import_records(
     paths: list[str],
     *,
@@ -294,6 +298,8 @@ def import_records(
         except SourceReadError as error:
             report.failure = str(error)
         flush()
+        if not dry_run:
+            bulk.refresh_statistics(WRITTEN_MODELS, rows_written=report.created + report.updated)
         status = ImportRun.Status.FAILED if report.failure else ImportRun.Status.FINISHED
     finally:
         report.seconds = time.monotonic() - started

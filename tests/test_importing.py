@@ -12,6 +12,7 @@ import time
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from alphanode.ops.models import ImportRun
 from posts.importing import import_records
@@ -304,3 +305,25 @@ def test_a_held_record_is_counted_once_in_the_total_and_the_rate(tmp_path):
     assert report.summary() == "created 0, updated 1, unchanged 0, held 1, rejected 0 in 2.0 s (1 records/s)"
     run = ImportRun.objects.order_by("-id").first()
     assert (run.updated, run.held) == (1, 1)
+
+
+# -- planner statistics after a bulk load
+
+
+def _estimated_posts() -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'posts_post'")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner statistics are PostgreSQL's (CI's second run)")
+def test_an_import_that_changes_a_tenth_of_the_posts_refreshes_the_planners_statistics(tmp_path):
+    from posts import bulk
+
+    path = write_jsonl(tmp_path / "posts.jsonl", [make_record(number) for number in range(1, 81)])
+    import_records([path], workers=1, reject_path=tmp_path / "r.jsonl")
+    # Never analyzed before (-1); the import analyzed what it wrote.
+    assert _estimated_posts() == 80
+    # 5 more posts on 80 is under autovacuum's rule (50 + 10%): left to it.
+    assert bulk.refresh_statistics([Post], rows_written=5) is False
+    assert bulk.refresh_statistics([Post], rows_written=59) is True
