@@ -56,5 +56,5 @@ def similar_posts(post: Post) -> list[Post]:
     ids = ranked_ids(post)
     if not ids:
         return []
-    found = Post.objects.published().filter(pk__in=ids).only("id", "slug", "title").in_bulk()
+    found = Post.objects.published().filter(pk__in=ids).only("id", "slug", "title").order_by().in_bulk()
     return [found[pk] for pk in ids if pk in found][:SHOWN]

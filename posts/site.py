@@ -4,8 +4,13 @@ Absolute URLs never come from the request's Host header, cached or not: a
 page rendered with the page cache off (or bypassed) says the same as a cached one.
 """
 
+import functools
+
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.templatetags.static import static
+from django.urls import get_script_prefix, reverse
 
 
 def absolute_url(path: str) -> str:
@@ -32,6 +37,30 @@ def organization() -> dict:
     }
 
 
+FIXED_LINKS = ("home", "search", "feed_rss", "feed_atom", "sitemap_index")
+
+
+@functools.cache
+def _fixed_addresses(script_prefix: str) -> dict:
+    # Reversing a URL and looking a file up in the static manifest cost ~60 µs each here; every
+    # page has a dozen of them that only change with the code, the settings or the script prefix.
+    return {
+        "links": {name: reverse(f"posts:{name}") for name in FIXED_LINKS},
+        "assets": {
+            "css": static("css/site.css"),
+            "icon": static("icons/icon.svg"),
+            "touch_icon": static("icons/apple-touch-icon.png"),
+        },
+        "site_logo": logo(),
+    }
+
+
+@receiver(setting_changed)
+def _forget_fixed_addresses(**kwargs):
+    _fixed_addresses.cache_clear()
+
+
 def site_context(request) -> dict:
-    """Template context processor: the publisher's name and logo for page metadata."""
-    return {"publisher_name": publisher_name(), "site_logo": logo()}
+    """Template context processor: the publisher's name and logo for page metadata, the site's
+    fixed links (`links.home`, `links.feed_rss`, ...) and asset URLs (`assets.css`, ...)."""
+    return {"publisher_name": publisher_name(), **_fixed_addresses(get_script_prefix())}
