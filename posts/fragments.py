@@ -95,6 +95,63 @@ def image_meta(image: dict) -> dict:
     return {"url": image["url"], "alt": image["caption"], "width": width, "height": height}
 
 
+def render_markup(
+    canonical: dict,
+    *,
+    tag_slugs: dict[str, str],
+    entity_slugs: dict[tuple[str, str], str],
+    topic_slug: str,
+) -> dict:
+    """meta_html and tags_html: the stored markup of a post's article, given the slugs its links use.
+
+    tag_slugs: {name: slug} for at least the record's stack and tools;
+    entity_slugs: {(name, type): slug} for at least its entities.
+    """
+    stack = [(name, tag_slugs[name]) for name in canonical["stack"]]
+    tools = [(name, tag_slugs[name]) for name in canonical["tools"]]
+    links = {
+        "stack": {name: _url("posts:stack", slug) for name, slug in stack},
+        "tools": {name: _url("posts:tools", slug) for name, slug in tools},
+    }
+    if topic_slug:
+        links["topic"] = {canonical["topic"]: _url("posts:topic", topic_slug)}
+    entities = [(e["name"], e["type"], entity_slugs[(e["name"], e["type"])]) for e in canonical["entities"]]
+    return {
+        "meta_html": meta_box_html(metabox.meta_rows(canonical, links=links)),
+        "tags_html": "\n  ".join(
+            (
+                _tag_list("Stack", "stack", "posts:stack", stack, "Stack"),
+                _tag_list("Tools", "tool", "posts:tools", tools, "Tool"),
+                _entity_list(entities),
+            )
+        ),
+    }
+
+
+def record_slugs(canonical: dict, tags: dict[str, tuple[int, str]]) -> dict[str, str]:
+    """{name: slug} of the record's stack and tools, from a {name: (id, slug)} of at least those."""
+    return {name: tags[name][1] for name in (*canonical["stack"], *canonical["tools"])}
+
+
+def record_entity_slugs(canonical: dict, entities: dict) -> dict[tuple[str, str], str]:
+    """{(name, type): slug} of the record's entities, from a {(name, type): (id, slug)} of at least those."""
+    return {(e["name"], e["type"]): entities[(e["name"], e["type"])][1] for e in canonical["entities"]}
+
+
+def page_facts(
+    canonical: dict, *, tags: dict[str, tuple[int, str]], entities: dict[tuple[str, str], tuple[int, str]]
+) -> dict:
+    """What the article needs of the related rows without querying them (see the module docstring)."""
+    images = canonical["image_sources"]
+    names = (*canonical["stack"], *canonical["tools"])
+    return {
+        "keywords": list(dict.fromkeys(names)),
+        "image": image_meta(images[0]) if images else None,
+        "tag_ids": sorted({tags[name][0] for name in names}),
+        "entity_ids": sorted({entities[(e["name"], e["type"])][0] for e in canonical["entities"]}),
+    }
+
+
 def render_fragments(
     canonical: dict,
     *,
@@ -107,29 +164,10 @@ def render_fragments(
     tags: {name: (id, slug)} for at least the record's stack and tools;
     entities: {(name, type): (id, slug)} for at least its entities.
     """
-    stack = [(name, tags[name][1]) for name in canonical["stack"]]
-    tools = [(name, tags[name][1]) for name in canonical["tools"]]
-    links = {
-        "stack": {name: _url("posts:stack", slug) for name, slug in stack},
-        "tools": {name: _url("posts:tools", slug) for name, slug in tools},
-    }
-    if topic_slug:
-        links["topic"] = {canonical["topic"]: _url("posts:topic", topic_slug)}
-    found = [(e["name"], e["type"], entities[(e["name"], e["type"])]) for e in canonical["entities"]]
-    images = canonical["image_sources"]
-    return {
-        "meta_html": meta_box_html(metabox.meta_rows(canonical, links=links)),
-        "tags_html": "\n  ".join(
-            (
-                _tag_list("Stack", "stack", "posts:stack", stack, "Stack"),
-                _tag_list("Tools", "tool", "posts:tools", tools, "Tool"),
-                _entity_list([(name, kind, slug) for name, kind, (_, slug) in found]),
-            )
-        ),
-        "page_facts": {
-            "keywords": list(dict.fromkeys(name for name in (*canonical["stack"], *canonical["tools"]))),
-            "image": image_meta(images[0]) if images else None,
-            "tag_ids": sorted({tags[name][0] for name in (*canonical["stack"], *canonical["tools"])}),
-            "entity_ids": sorted({pk for _, _, (pk, _) in found}),
-        },
-    }
+    markup = render_markup(
+        canonical,
+        tag_slugs=record_slugs(canonical, tags),
+        entity_slugs=record_entity_slugs(canonical, entities),
+        topic_slug=topic_slug,
+    )
+    return {**markup, "page_facts": page_facts(canonical, tags=tags, entities=entities)}

@@ -81,3 +81,27 @@ def test_similar_posts_from_stored_ids_match_similar_posts_from_the_related_rows
     from_rows = [other.pk for other in Post.objects.similar_to(stored)]
     from_facts = [other.pk for other in Post.objects.similar_to_keys(post.pk, facts["tag_ids"], facts["entity_ids"])]
     assert from_rows == from_facts and len(from_rows) == 4
+
+
+def test_markup_rendered_ahead_in_the_workers_is_kept_only_when_its_slugs_are_the_real_ones():
+    # A tag whose slug is not the one a new tag of that name would get.
+    Tag.objects.create(name="python", slug="python-lang")
+    post = make_post(1, stack=["python", "backend"])
+    meta_html, tags_html, _ = _stored(post)
+    assert 'href="/stack/python-lang/"' in meta_html and 'href="/stack/python-lang/"' in tags_html
+    assert 'href="/stack/python/"' not in meta_html + tags_html
+    # The same as rendering from the stored rows (the command's way).
+    call_command("render_fragments", verbosity=0)
+    assert _stored(post)[:2] == (meta_html, tags_html)
+
+
+def test_prepare_record_renders_the_markup_with_the_slugs_new_tags_get():
+    from posts import records, services
+    from tests.factories import make_record
+
+    prepared = services.prepare_record(records.validate(make_record(1)))
+    post = make_post(1)
+    assert (Post.objects.get(pk=post.pk).meta_html, Post.objects.get(pk=post.pk).tags_html) == (
+        prepared.markup["meta_html"],
+        prepared.markup["tags_html"],
+    )
