@@ -59,14 +59,14 @@ def prepare_record(canonical: dict, *, location: str = "", raw: bytes | None = N
 
     The meta box and tag lists link to tag, entity and topic pages by slug, which
     the database assigns; they are rendered here with the slugs a new tag or
-    entity gets (the first of _slug_options), which existing ones nearly always
+    entity gets (the first of its slug options), which existing ones nearly always
     have too, and the writer renders again only when a slug differs. This moves
     ~1 ms a record off the import's single writer process.
     """
     line = records.record_line(canonical)
     slugs = (
-        {name: _slug_options(name, 100)[0] for name in (*canonical["stack"], *canonical["tools"])},
-        {(e["name"], e["type"]): _slug_options(f"{e['type']} {e['name']}", 300)[0] for e in canonical["entities"]},
+        {name: _tag_slug_options(name)[0] for name in (*canonical["stack"], *canonical["tools"])},
+        {(e["name"], e["type"]): _entity_slug_options(e["name"], e["type"])[0] for e in canonical["entities"]},
         topic_slug(canonical["topic"]),
     )
     return PreparedRecord(
@@ -547,7 +547,7 @@ def _tag_ids(names: set[str]) -> dict[str, tuple[int, str]]:
     found = lookup(names)
     missing = sorted(names - found.keys())
     if missing:
-        slugs = _free_slugs(Tag, {name: _slug_options(name, 100) for name in missing})
+        slugs = _free_slugs(Tag, {name: _tag_slug_options(name) for name in missing})
         bulk.insert_missing(Tag, [{"name": name, "slug": slug} for name, slug in slugs.items()])
         found.update(lookup(missing))
     return found
@@ -563,7 +563,7 @@ def _entity_ids(pairs: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[int,
     found = lookup({name for name, _ in pairs})
     missing = sorted(pairs - found.keys())
     if missing:
-        slugs = _free_slugs(Entity, {pair: _slug_options(f"{pair[1]} {pair[0]}", 300) for pair in missing})
+        slugs = _free_slugs(Entity, {pair: _entity_slug_options(*pair) for pair in missing})
         bulk.insert_missing(Entity, [{"name": n, "type": k, "slug": slug} for (n, k), slug in slugs.items()])
         found.update(lookup({name for name, _ in missing}))
     return found
@@ -576,6 +576,14 @@ def _slug_options(text: str, max_length: int) -> tuple[str, ...]:
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     base = slugify(text)[: max_length - 11].strip("-")
     return (base, f"{base}-{digest}") if base else (digest,)
+
+
+def _tag_slug_options(name: str) -> tuple[str, ...]:
+    return _slug_options(name, 100)
+
+
+def _entity_slug_options(name: str, kind: str) -> tuple[str, ...]:
+    return _slug_options(f"{kind} {name}", 300)
 
 
 def _replace_related(items: list[tuple[int, dict]], updated_ids: list[int], tags: dict, entities: dict) -> None:

@@ -29,10 +29,6 @@ RANKED = 10
 KEY_PREFIX = "similar:v1"
 
 
-def seconds() -> int:
-    return settings.SIMILAR_POSTS_SECONDS
-
-
 def _key(post: Post) -> str:
     return f"{KEY_PREFIX}:{post.pk}:{post.lock_version}"
 
@@ -47,7 +43,7 @@ def ranked_ids(post: Post) -> list[int]:
             post.pk, facts.get("tag_ids", []), facts.get("entity_ids", []), limit=RANKED
         )
         ids = [other.pk for other in ranked]
-        cache.set(key, ids, seconds())
+        cache.set(key, ids, settings.SIMILAR_POSTS_SECONDS)
     return ids
 
 

@@ -24,7 +24,7 @@ def publisher_name() -> str:
 
 def logo() -> dict:
     """The publisher's logo for structured data: the apple-touch icon, a 180x180 PNG."""
-    return {"url": absolute_url(static("icons/apple-touch-icon.png")), "width": 180, "height": 180}
+    return _fixed_addresses(get_script_prefix())["site_logo"]
 
 
 def organization() -> dict:
@@ -44,14 +44,15 @@ FIXED_LINKS = ("home", "search", "feed_rss", "feed_atom", "sitemap_index")
 def _fixed_addresses(script_prefix: str) -> dict:
     # Reversing a URL and looking a file up in the static manifest cost ~60 µs each here; every
     # page has a dozen of them that only change with the code, the settings or the script prefix.
+    assets = {
+        "css": static("css/site.css"),
+        "icon": static("icons/icon.svg"),
+        "touch_icon": static("icons/apple-touch-icon.png"),
+    }
     return {
         "links": {name: reverse(f"posts:{name}") for name in FIXED_LINKS},
-        "assets": {
-            "css": static("css/site.css"),
-            "icon": static("icons/icon.svg"),
-            "touch_icon": static("icons/apple-touch-icon.png"),
-        },
-        "site_logo": logo(),
+        "assets": assets,
+        "site_logo": {"url": absolute_url(assets["touch_icon"]), "width": 180, "height": 180},
     }
 
 
