@@ -331,3 +331,43 @@ def test_an_import_that_changes_a_tenth_of_the_posts_refreshes_the_planners_stat
     # 5 more posts on 80 is under autovacuum's rule (50 + 10%): left to it.
     assert bulk.refresh_statistics([Post], rows_written=5) is False
     assert bulk.refresh_statistics([Post], rows_written=59) is True
+
+
+# -- a batch the database refuses
+
+
+@pytest.fixture
+def refused_title():
+    """A trigger that makes the database refuse any post whose title contains "refuse me"."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.title LIKE '%refuse me%' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; "
+                "RETURN NEW; END $$"
+            )
+            cursor.execute(
+                "CREATE TRIGGER test_refuse BEFORE INSERT ON posts_post FOR EACH ROW EXECUTE FUNCTION test_refuse()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER test_refuse BEFORE INSERT ON posts_post WHEN NEW.title LIKE '%refuse me%' "
+                "BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END"
+            )
+    yield "refuse me"
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER test_refuse" + (" ON posts_post" if connection.vendor == "postgresql" else ""))
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP FUNCTION test_refuse()")
+
+
+def test_a_record_the_database_refuses_is_rejected_and_its_batch_neighbours_stored(tmp_path, refused_title):
+    items = [make_record(number) for number in range(1, 13)]
+    items[7]["title"] = f"A post the database will {refused_title}"
+    path = write_jsonl(tmp_path / "posts.jsonl", items)
+    report = import_records([path], workers=1, batch_size=5, reject_path=tmp_path / "r.jsonl")
+    assert (report.created, report.rejected) == (11, 1)
+    assert report.errors[0].field == "(database)"
+    assert "refused by the test trigger" in report.errors[0].found
+    assert Post.objects.count() == 11
+    assert json.loads((tmp_path / "r.jsonl").read_bytes())["title"] == items[7]["title"]
