@@ -27,7 +27,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 VENV = Path(sys.executable).parent.parent
 COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", ".env", "var", "staticfiles", "test-artifacts", "__pycache__", ".pytest_cache", ".ruff_cache"
+    ".git",
+    ".venv",
+    ".env",
+    "var",
+    "staticfiles",
+    "test-artifacts",
+    "node_modules",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
 )
 
 
@@ -181,6 +190,9 @@ def test_deploy_reload_under_load_automatic_rollback_and_rollback(site, tmp_path
     ) in (first.stdout)
     assert site.health()["release"]["id"] == "A"
     assert site.link("current") == "releases/A"
+    # A working tree's test tools (make test puts them in node_modules/) are not part of a release.
+    if (ROOT / "node_modules").is_dir():
+        assert not (site.root / "releases" / "A" / "node_modules").exists()
     master = site.master_pid()
 
     # Release B while traffic flows: HUP, new workers on B's code, no request lost.
