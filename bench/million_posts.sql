@@ -10,20 +10,27 @@
 -- runs one second apart, newest last. Takes ~20 minutes and ~10 GB on PostgreSQL 15.
 CREATE TEMP TABLE tpl AS SELECT (row_number() OVER (ORDER BY id) - 1)::int AS n, * FROM posts_post WHERE source_id NOT LIKE 'bulk-%';
 SELECT count(*) AS templates FROM tpl \gset
-INSERT INTO posts_post (source_id, reference, slug, title, topic, summary, body, body_html, ai_outline, ai_brief,
-  code_language, difficulty, reading_time, view_count, score_quality, score_freshness, score_depth, score_clarity,
-  revision_status, version, last_reviewed, content_hash, ai_generated_style, has_images, image_heavy, needs_human_review,
-  checklist, payload, notes, extra, state, published_at, created_at, updated_at, record_hash, import_hash, lock_version,
-  pending_import, search_terms, topic_slug)
-SELECT 'bulk-' || g, 'bulk-ref-' || g, left(t.slug, 150) || '-b' || g, t.title || ' #' || g, t.topic, t.summary,
-  t.body, t.body_html, t.ai_outline, t.ai_brief, t.code_language, t.difficulty, t.reading_time, t.view_count,
-  t.score_quality, t.score_freshness, t.score_depth, t.score_clarity, t.revision_status, t.version, t.last_reviewed,
-  t.content_hash, t.ai_generated_style, t.has_images, t.image_heavy, (g % 3 = 0), t.checklist, t.payload, t.notes,
-  t.extra, CASE WHEN g % 50 = 0 THEN 'draft' ELSE 'published' END,
-  CASE WHEN g % 50 = 0 THEN NULL ELSE now() - interval '1 second' * (1000000 - g) - interval '1 day' END,
-  now() - interval '1 second' * (1000000 - g) - interval '1 day', now() - interval '1 second' * (1000000 - g) - interval '1 day',
-  t.record_hash, t.import_hash, 1, false, t.search_terms, t.topic_slug
-FROM generate_series(1, 1000000) AS g JOIN tpl AS t ON t.n = g % :templates
+-- Every column is copied from the template but the ones named here, so a column added by a
+-- later migration is filled too (generated columns are computed by PostgreSQL).
+CREATE TEMP TABLE bulk_value (name text PRIMARY KEY, value text);
+INSERT INTO bulk_value VALUES
+  ('source_id', $$'bulk-' || g$$), ('reference', $$'bulk-ref-' || g$$),
+  ('slug', $$left(t.slug, 150) || '-b' || g$$), ('title', $$t.title || ' #' || g$$),
+  ('needs_human_review', 'g % 3 = 0'),
+  ('state', $$CASE WHEN g % 50 = 0 THEN 'draft' ELSE 'published' END$$),
+  ('published_at', $$CASE WHEN g % 50 = 0 THEN NULL ELSE now() - interval '1 second' * (1000000 - g) - interval '1 day' END$$),
+  ('created_at', $$now() - interval '1 second' * (1000000 - g) - interval '1 day'$$),
+  ('updated_at', $$now() - interval '1 second' * (1000000 - g) - interval '1 day'$$),
+  ('flagged_at', $$CASE WHEN g % 3 = 0 OR t.ai_generated_style THEN now() - interval '1 second' * (1000000 - g) - interval '1 day' END$$),
+  ('lock_version', '1'), ('pending_import', 'false'), ('changed_since_approval', 'false'),
+  ('reviewed_by_id', 'NULL'), ('claimed_by_id', 'NULL'), ('claimed_at', 'NULL'),
+  ('publish_at', 'NULL'), ('unpublish_at', 'NULL');
+SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS columns,
+       string_agg(coalesce(v.value, 't.' || quote_ident(attname)), ', ' ORDER BY attnum) AS selects
+FROM pg_attribute LEFT JOIN bulk_value AS v ON v.name = attname::text
+WHERE attrelid = 'posts_post'::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' AND attname <> 'id' \gset
+INSERT INTO posts_post (:columns)
+SELECT :selects FROM generate_series(1, 1000000) AS g JOIN tpl AS t ON t.n = g % :templates
 ORDER BY g;
 CREATE TEMP TABLE bulk_map AS SELECT p.id AS post_id, t.id AS tpl_id FROM posts_post p JOIN tpl t ON t.n = (substring(p.source_id from 6)::int % :templates) WHERE p.source_id LIKE 'bulk-%';
 INSERT INTO posts_stacktag (tag_id, content_object_id, position) SELECT s.tag_id, m.post_id, s.position FROM bulk_map m JOIN posts_stacktag s ON s.content_object_id = m.tpl_id ORDER BY m.post_id, s.position;
