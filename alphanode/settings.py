@@ -58,7 +58,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
-    "django.contrib.sitemaps",
     "taggit",
     "axes",
     "alphanode.pagecache",

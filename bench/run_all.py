@@ -257,6 +257,7 @@ def measure_pages(requests: int, page_seconds: float = PAGE_SECONDS) -> list[dic
         ("search, a rare word", reader, [f"/search/?q={rare}"]),
         ("sitemap index", reader, ["/sitemap.xml"]),
         ("sitemap page 1", reader, ["/sitemap-posts.xml?p=1"]),
+        ("sitemap of listing pages", reader, ["/sitemap-pages.xml"]),
         ("feed (RSS)", reader, ["/feeds/rss/"]),
         ("admin change list", editor, ["/admin/posts/post/"]),
         ("admin change list, flagged", editor, ["/admin/posts/post/?flag=needs_review"]),

@@ -5,12 +5,14 @@ list entries, similar-post entries, feed items); the article route also
 carries `slug:<slug>` (set before the lookup, so a 404 for a slug that a new
 post later takes is purged with it). A listing tag (`list:home`,
 `list:stack:<slug>`, ...) goes on every page of a listing, so that a post
-joining or leaving the listing purges all of its pages.
+joining or leaving the listing purges all of its pages. The sitemap's pages
+of posts are blocks of ids, so a post is on one of them (`list:sitemap:<N>`).
 """
 
 from django.dispatch import receiver
 
 from alphanode.pagecache.purge import PurgeResult, purge
+from posts.querysets import sitemap_page_of
 from posts.signals import posts_changed
 
 LISTING_KINDS = ("home", "stack", "tools", "entity", "topic", "feed", "sitemap", "search")
@@ -28,6 +30,11 @@ def listing_tag(kind: str, slug: str = "") -> str:
     return f"list:{kind}:{slug}" if slug else f"list:{kind}"
 
 
+def sitemap_page_tag(number: int) -> str:
+    """The tag of one sitemap page of posts; the sitemap index and its pages section carry list:sitemap."""
+    return listing_tag("sitemap", str(number))
+
+
 def slug_tag(slug: str) -> str:
     """The tag of the article route for `slug`, including its 404 page before the post exists."""
     return f"slug:{slug}"
@@ -41,7 +48,7 @@ def tags_for_change(change) -> set[str]:
     listed = [placement for placement in placements if placement.published]
     if not listed:
         return tags  # never visible to readers: only its own (staff-only) article
-    tags.update({listing_tag("sitemap"), listing_tag("search")})
+    tags.update({listing_tag("sitemap"), sitemap_page_tag(sitemap_page_of(change.post_id)), listing_tag("search")})
     before = change.before if change.before and change.before.published else None
     after = change.after if change.after and change.after.published else None
     if before is None or after is None:

@@ -8,8 +8,24 @@ from datetime import timedelta
 from django.apps import apps
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
+
+# The sitemap's pages of posts are fixed blocks of ids: page N holds the indexable posts with
+# ids in ((N - 1) * SITEMAP_PAGE_SIZE, N * SITEMAP_PAGE_SIZE], so a post's page follows from
+# its id alone (posts/sitemaps.py reads them, posts/cache_tags.py purges the one a change touches).
+SITEMAP_PAGE_SIZE = 10_000
+
+
+def sitemap_page_of(post_id: int) -> int:
+    """The number of the sitemap page that lists the post with this id (when it is indexable)."""
+    return (post_id - 1) // SITEMAP_PAGE_SIZE + 1
+
+
+def sitemap_block():
+    """The SQL expression of a post's sitemap page, counted from 0 (the index post_sitemap_page has it)."""
+    return (F("id") - 1) / SITEMAP_PAGE_SIZE
+
 
 # Fields a list entry shows (home, tags, entities, topics, similar posts).
 LIST_FIELDS = ("id", "slug", "title", "topic", "summary", "published_at", "updated_at", "reading_time", "difficulty")
@@ -100,6 +116,10 @@ class PostQuerySet(models.QuerySet):
     def indexable(self):
         """Published posts search engines may index (not waiting for review)."""
         return self.published().filter(needs_human_review=False)
+
+    def in_sitemap_page(self, number: int):
+        """The indexable posts of sitemap page `number`, by id (index post_sitemap_page)."""
+        return self.indexable().alias(sitemap_block=sitemap_block()).filter(sitemap_block=number - 1).order_by("id")
 
     def with_record_parts(self):
         """Prefetch what `records.record_from_post` needs, in record order (one query per part)."""

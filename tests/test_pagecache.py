@@ -154,23 +154,28 @@ def placement(slug="a", published=True, stack=(), tools=(), entities=(), topic="
 
 def test_tags_for_a_content_edit_are_the_post_and_its_route():
     change = PostChange(7, placement(stack={"go"}), placement(stack={"go"}))
-    assert cache_tags.tags_for_change(change) == {"post:7", "slug:a", "list:sitemap", "list:search"}
+    assert cache_tags.tags_for_change(change) == {"post:7", "slug:a", "list:sitemap", "list:sitemap:1", "list:search"}
 
 
 def test_tags_when_a_post_joins_or_leaves_listings():
     new = PostChange(7, None, placement(stack={"go"}, tools={"git"}, entities={"area-x"}))
     assert cache_tags.tags_for_change(new) == {
-        "post:7", "slug:a", "list:sitemap", "list:search", "list:home", "list:feed",
+        "post:7", "slug:a", "list:sitemap", "list:sitemap:1", "list:search", "list:home", "list:feed",
         "list:stack:go", "list:tools:git", "list:entity:area-x", "list:topic:t",
     }  # fmt: skip
     retagged = PostChange(7, placement(stack={"go", "rust"}), placement(stack={"go", "zig"}, slug="b"))
     assert cache_tags.tags_for_change(retagged) == {
-        "post:7", "slug:a", "slug:b", "list:sitemap", "list:search", "list:stack:rust", "list:stack:zig",
+        "post:7", "slug:a", "slug:b", "list:sitemap", "list:sitemap:1", "list:search", "list:stack:rust",
+        "list:stack:zig",
     }  # fmt: skip
     draft = PostChange(7, placement(published=False), placement(published=False, slug="c"))
     assert cache_tags.tags_for_change(draft) == {"post:7", "slug:a", "slug:c"}
     unpublished = PostChange(7, placement(stack={"go"}), placement(published=False, stack={"go"}))
     assert {"list:home", "list:feed", "list:stack:go"} <= cache_tags.tags_for_change(unpublished)
+    # The sitemap page of posts is the block of ids the post is in.
+    later = PostChange(10_001, placement(), placement())
+    assert {"list:sitemap", "list:sitemap:2"} <= cache_tags.tags_for_change(later)
+    assert "list:sitemap:1" not in cache_tags.tags_for_change(later)
 
 
 # The SQLite run needs no server: Redis stores are tested where REDIS_URL names one (CI's second run).

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from posts import services
 from posts.models import Post, Revision
+from posts.querysets import sitemap_page_of
 from tests.conftest import ROOT, subprocess_env
 from tests.factories import make_record, write_records
 
@@ -29,24 +30,28 @@ LISTINGS = (
     "/feeds/atom/",
     "/stack/python/rss/",
     "/tools/pytest/atom/",
-    "/sitemap-posts.xml",
 )
 
 
 def _shown(server, article: str, path: str) -> tuple[bool, str]:
-    """(does this page show the post, X-Cache); for the article itself: is it a 200."""
+    """(does this page show the post, X-Cache); for the article and its sitemap page: is it a 200."""
     status, headers, body = server.get(path)
-    if path == article:
+    if path == article or path.startswith("/sitemap-posts.xml"):
         assert status in (200, 404), status
+        if status == 404:
+            return False, headers.get("x-cache", "")
+    if path == article:
         return status == 200, headers.get("x-cache", "")
     assert status == 200, (path, status)
     return article.encode() in body, headers.get("x-cache", "")
 
 
-def _watch(servers, article: str, *, event_at: float, shown_after: bool) -> tuple[list[str], float]:
+def _watch(servers, post: Post, *, event_at: float, shown_after: bool) -> tuple[list[str], float]:
     """Read every page on both servers until 1.5 s past the event; returns the X-Caches seen before it and
     how long after the event the last page with the old content was served."""
-    paths = (article, *LISTINGS)
+    article = post.get_absolute_url()
+    # The sitemap page of its block of ids: a 404 while it lists nothing (the post alone in its block).
+    paths = (article, *LISTINGS, f"/sitemap-posts.xml?p={sitemap_page_of(post.pk)}")
     before_cache, last_wrong = [], 0.0
     while time.time() < event_at + 1.5:
         for server in servers:
@@ -69,11 +74,10 @@ def test_a_post_goes_live_and_comes_down_at_its_second_on_two_servers(two_server
     write_records(make_record(1, stack=["python"], tools=["pytest"], flags={}))
     write_records(make_record(2, stack=["python"], tools=["pytest"], flags={}), new_state=Post.State.DRAFT)
     post = Post.objects.get(source_id="test-000002")
-    article = post.get_absolute_url()
 
     publish_at = timezone.now() + datetime.timedelta(seconds=2)
     services.post_set_schedule(post.pk, publish_at=publish_at, unpublish_at=None)
-    before_cache, late = _watch(two_servers, article, event_at=publish_at.timestamp(), shown_after=True)
+    before_cache, late = _watch(two_servers, post, event_at=publish_at.timestamp(), shown_after=True)
     assert "HIT" in before_cache  # the "before" pages came through the page cache
     print(f"publish: last old page served {late * 1000:.0f} ms after publish_at")
     assert Revision.objects.filter(post=post, reason=Revision.Reason.SCHEDULE).count() == 1
@@ -81,7 +85,7 @@ def test_a_post_goes_live_and_comes_down_at_its_second_on_two_servers(two_server
 
     unpublish_at = timezone.now() + datetime.timedelta(seconds=2)
     services.post_set_schedule(post.pk, publish_at=None, unpublish_at=unpublish_at)
-    before_cache, late = _watch(two_servers, article, event_at=unpublish_at.timestamp(), shown_after=False)
+    before_cache, late = _watch(two_servers, post, event_at=unpublish_at.timestamp(), shown_after=False)
     assert "HIT" in before_cache
     print(f"unpublish: last old page served {late * 1000:.0f} ms after unpublish_at")
     assert Revision.objects.filter(post=post, reason=Revision.Reason.SCHEDULE).count() == 2

@@ -9,6 +9,7 @@ import pytest
 
 from posts.importing import import_records
 from posts.models import Post, Revision
+from posts.querysets import sitemap_page_of
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, OUTSIDE
 from tests.conftest import ROOT, SAMPLE_JSON, subprocess_env
 from tests.factories import PASSWORD, make_user
@@ -80,7 +81,7 @@ def test_a_reviewer_approves_the_sample_post_in_the_queue(live_site):
         fresh = reader.goto(article)
         assert fresh.headers["x-cache"] == "MISS"
         assert reader.locator(noindex).count() == 0
-        sitemap = reader.goto(f"{live_site}/sitemap-posts.xml")
+        sitemap = reader.goto(f"{live_site}/sitemap-posts.xml?p={sitemap_page_of(post.pk)}")
         assert post.get_absolute_url() in sitemap.text()
         browser.close()
 
