@@ -4,10 +4,12 @@
 
 Run it against a database holding many posts (a million is the target). For
 each reader page it prints the number of SQL queries and the median time of
-five in-process requests (Django's test client: no network, no page cache).
-With --explain it also prints EXPLAIN (ANALYZE, BUFFERS) of the queries that
-must not read every post: similar posts, search, a tag listing page, a deep
-home page, and the sitemap's count and last page.
+five in-process requests (Django's test client: no network, the page cache
+off). Every timed request must be a render: a page served from a cache
+(X-Cache HIT) or with no SQL query stops the run with an error. With --explain
+it also prints EXPLAIN (ANALYZE, BUFFERS) of the queries that must not read
+every post: similar posts, search, a tag listing page, a deep home page, the
+sitemap index and its last page.
 """
 
 import argparse
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alphanode.settings")
 os.environ.setdefault("SECRET_KEY", "bench-only")
+os.environ["PAGECACHE_ENABLED"] = "0"  # renders are measured here, not the page cache
 
 import django  # noqa: E402
 
@@ -30,10 +33,9 @@ from django.db import connection  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
-from posts import search  # noqa: E402
+from posts import search, sitemaps  # noqa: E402
 from posts.models import Post  # noqa: E402
 from posts.querysets import similar_posts_sql  # noqa: E402
-from posts.sitemaps import PostSitemap  # noqa: E402
 
 
 def measure(client: Client, path: str) -> tuple[int, int, float]:
@@ -43,6 +45,8 @@ def measure(client: Client, path: str) -> tuple[int, int, float]:
             started = time.perf_counter()
             response = client.get(path)
             times.append(time.perf_counter() - started)
+        if response.get("X-Cache") == "HIT" or not queries:
+            raise SystemExit(f"{path}: served from a cache (X-Cache {response.get('X-Cache')}), not rendered")
     return response.status_code, len(queries), statistics.median(times) * 1000
 
 
@@ -89,7 +93,7 @@ def run(options) -> None:
         f"/stack/{tag.slug}/atom/",
         "/sitemap.xml",
     ]
-    last_sitemap_page = PostSitemap().paginator.num_pages
+    last_sitemap_page = sitemaps.filled_pages()[-1][0]
     pages.append(f"/sitemap-posts.xml?p={last_sitemap_page}")
     print(f"{'page':60} status queries  median ms")
     for path in pages:
@@ -117,12 +121,9 @@ def run(options) -> None:
     explain(f"topic {post.topic_slug} page 1", *topic_page.query.sql_with_params())
     home = Post.objects.latest_published().for_listing()[4980:5001]
     explain("home page 250", *home.query.sql_with_params())
-    items = PostSitemap().items()
-    last_id = items.order_by("-id").values_list("id", flat=True)[:1]
-    explain("sitemap: number of pages (highest indexable id)", *last_id.query.sql_with_params())
-    limit = PostSitemap.limit
-    page = items.filter(id__gt=(last_sitemap_page - 2) * limit, id__lte=(last_sitemap_page - 1) * limit).order_by("id")
-    explain("sitemap: a full page", *page.query.sql_with_params())
+    explain("sitemap index: every page and its lastmod", *sitemaps.filled_pages_sql())
+    page = Post.objects.in_sitemap_page(last_sitemap_page).values_list("slug", "updated_at")
+    explain("sitemap: the last page", *page.query.sql_with_params())
 
 
 if __name__ == "__main__":
