@@ -172,6 +172,8 @@ _EXISTING_COLUMNS = (
     "reviewed_by_id",
     "changed_since_approval",
     "topic",
+    "publish_at",
+    "unpublish_at",
 )
 
 
@@ -247,13 +249,21 @@ def posts_write(
             )
             for item, current in writes
         ]
-        ids = bulk.upsert(Post, rows, key="source_id", update=_UPDATED_COLUMNS)
+        # New posts go straight in (no upsert): the write lock keeps their source_ids new.
+        new = [(item, row) for (item, current), row in zip(writes, rows, strict=True) if current is None]
+        new_ids = bulk.insert_new(Post, [row for item, row in new])
+        ids = dict(zip([item.source_id for item, row in new], new_ids, strict=True))
+        updates = [row for (item, current), row in zip(writes, rows, strict=True) if current is not None]
+        ids.update(bulk.upsert(Post, updates, key="source_id", update=_UPDATED_COLUMNS))
         updated_ids = [current["id"] for item, current in writes if current is not None]
         before = post_placements(updated_ids)
         _replace_related(
             [(ids[item.source_id], item.canonical) for item, current in writes], updated_ids, tags, entities
         )
-        after = post_placements(list(ids.values()))
+        after = {
+            ids[item.source_id]: _written_placement(row, current, item.canonical, tags, entities, now)
+            for (item, current), row in zip(writes, rows, strict=True)
+        }
         revisions = [
             _revision_row(item, ids[item.source_id], reason, author, note, now, applied=True, approved=approve)
             for item, current in writes
@@ -262,7 +272,7 @@ def posts_write(
             _revision_row(item, current["id"], reason, author, note, now, applied=False, approved=False)
             for item, current in held
         ]
-        _number_revisions(revisions)
+        _number_revisions(revisions, new_post_ids={ids[item.source_id] for item, row in new})
         bulk.insert(Revision, revisions)
         for item, current in held:
             Post.objects.filter(pk=current["id"]).update(
@@ -403,13 +413,19 @@ def _reader_content_changed(writes: list[tuple[PreparedRecord, dict | None]]) ->
     }
 
 
-def _number_revisions(rows: list[dict]) -> None:
-    """Give each new revision row its post's next number (1, 2, 3, ...); batch writers are serialized."""
+def _number_revisions(rows: list[dict], *, new_post_ids: set[int] = frozenset()) -> None:
+    """Give each new revision row its post's next number (1, 2, 3, ...); batch writers are serialized.
+
+    new_post_ids: posts this write created, which have no revisions yet.
+    """
+    stored = {row["post_id"] for row in rows} - new_post_ids
     last = dict(
-        Revision.objects.filter(post_id__in={row["post_id"] for row in rows})
+        Revision.objects.filter(post_id__in=stored)
         .values("post_id")
         .annotate(last=Max("number"))
         .values_list("post_id", "last")
+        if stored
+        else ()
     )
     for row in rows:
         row["number"] = last[row["post_id"]] = last.get(row["post_id"], 0) + 1
@@ -460,6 +476,19 @@ def _post_row(
         "flagged_at": (flagged_before or now) if queued else None,
         "updated_at": now,
     }
+
+
+def _written_placement(row: dict, current: dict | None, canonical: dict, tags, entities, now) -> PostPlacement:
+    """Where a post just written shows up: post_placements' answer, from the row it was written with."""
+    schedule = current or {"publish_at": None, "unpublish_at": None}
+    return PostPlacement(
+        slug=row["slug"],
+        published=is_visible(row["state"], schedule["publish_at"], schedule["unpublish_at"], now),
+        topic=row["topic_slug"],
+        stack=frozenset(tags[name][1] for name in canonical["stack"]),
+        tools=frozenset(tags[name][1] for name in canonical["tools"]),
+        entities=frozenset(entities[(e["name"], e["type"])][1] for e in canonical["entities"]),
+    )
 
 
 def _markup(item: PreparedRecord, tags: dict, entities: dict, topic: str) -> dict:
