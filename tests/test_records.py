@@ -1,6 +1,8 @@
 """The record schema: what it accepts, what it rejects and how it says so."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from posts import records
 from posts.records import RecordError
@@ -102,3 +104,38 @@ def test_decode_rejects_invalid_utf8_and_json():
         records.decode_record(b'{"a": "\xff"}')
     with pytest.raises(RecordError, match="invalid JSON"):
         records.decode_record(b'{"a": ')
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from([-0.0, 1e16, 9.99e15, "\x00", "a\x1fb", "\ud800", "tab\tand\nline", "é🙂"])
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=JSON_VALUES)
+def test_the_quick_storability_check_agrees_with_check_values(value):
+    try:
+        records.check_values(value)
+        storable = True
+    except RecordError:
+        storable = False
+    assert records.values_are_storable(value) is storable
+
+
+def test_the_quick_storability_check_refuses_deep_nesting_and_repeated_keys():
+    deep = []
+    for _ in range(records.MAX_DEPTH):
+        deep = [deep]
+    assert not records.values_are_storable(deep)
+    assert records.values_are_storable(deep[0])
+    repeated = records.decode_record('{"a": 1, "a": 2}')
+    assert not records.values_are_storable(repeated)
+    with pytest.raises(RecordError):
+        records.check_values(repeated)
