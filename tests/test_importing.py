@@ -333,6 +333,21 @@ def test_an_import_that_changes_a_tenth_of_the_posts_refreshes_the_planners_stat
     assert bulk.refresh_statistics([Post], rows_written=59) is True
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner statistics are PostgreSQL's (CI's second run)")
+def test_the_analyze_after_an_import_keeps_the_statistics_queries_use_and_skips_the_large_text(tmp_path):
+    path = write_jsonl(tmp_path / "posts.jsonl", [make_record(number) for number in range(1, 81)])
+    import_records([path], workers=1, reject_path=tmp_path / "r.jsonl")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tablename, attname FROM pg_stats WHERE tablename IN ('posts_post', 'posts_revision')")
+        analyzed = set(cursor.fetchall())
+    for column in ("id", "state", "needs_human_review", "published_at", "updated_at", "slug", "search_vector"):
+        assert ("posts_post", column) in analyzed
+    assert ("posts_revision", "post_id") in analyzed
+    for column in ("body", "body_html", "meta_html", "payload", "page_facts"):
+        assert ("posts_post", column) not in analyzed
+    assert ("posts_revision", "snapshot") not in analyzed
+
+
 # -- a batch the database refuses
 
 
