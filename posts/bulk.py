@@ -11,6 +11,7 @@ import hashlib
 
 import msgspec
 from django.db import connection, models
+from psycopg.types.json import Jsonb
 
 # PostgreSQL locks one of these per batch so that concurrent writers (two
 # imports, an import and an admin save) classify and write one batch at a time.
@@ -32,20 +33,31 @@ def _columns(model: type[models.Model], names: list[str]) -> list[str]:
     return [model._meta.get_field(name).column for name in names]
 
 
-def _json_text(value):
-    # jsonb keeps the value, not the text; msgspec writes it ~10x faster than json.dumps.
-    return None if value is None else msgspec.json.encode(value).decode()
+def _copy_types(model: type[models.Model], names: list[str]) -> list[str]:
+    """The PostgreSQL type of each column, as COPY's binary format needs them named ("varchar(300)" -> "varchar")."""
+    return [model._meta.get_field(name).db_type(connection).split("(")[0] for name in names]
 
 
 def _copy(cursor, table: str, model: type[models.Model], names: list[str], rows: list[dict]) -> None:
-    fields = [model._meta.get_field(name) for name in names]
-    json_names = {name for name, field in zip(names, fields, strict=True) if isinstance(field, models.JSONField)}
+    # The binary format: text goes as it is, where the text format escapes every
+    # value on the way out and unescapes it on the way in (measured on 20,000
+    # posts: 1.1 s against 2.1 s in this process, and less database time).
+    json_names = {name for name in names if isinstance(model._meta.get_field(name), models.JSONField)}
     columns = ", ".join(connection.ops.quote_name(column) for column in _columns(model, names))
     # COPY is psycopg's own cursor method, outside Django's cursor: Django's error wrapper turns
     # psycopg's errors into django.db's (a refused row, a lost connection), as for execute().
-    with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    with (
+        connection.wrap_database_errors,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(_copy_types(model, names))
         for row in rows:
-            copy.write_row([_json_text(row[name]) if name in json_names else row[name] for name in names])
+            copy.write_row([_json(row[name]) if name in json_names else row[name] for name in names])
+
+
+def _json(value):
+    # msgspec writes JSON ~10x faster than json.dumps; jsonb keeps the value, not the text.
+    return None if value is None else Jsonb(value, dumps=msgspec.json.encode)
 
 
 def _instances(model: type[models.Model], rows: list[dict]) -> list[models.Model]:

@@ -513,7 +513,7 @@ def _revision_row(item, post_id, reason, author, note, now, *, applied, approved
         "post_id": post_id,
         "version": revision.get("version") or "",
         "status": revision.get("status") or "",
-        "last_reviewed": revision.get("last_reviewed"),
+        "last_reviewed": datetime.date.fromisoformat(reviewed) if (reviewed := revision.get("last_reviewed")) else None,
         "snapshot": item.line.decode(),
         "record_hash": item.hash,
         "created_at": now,
