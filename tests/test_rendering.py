@@ -2,6 +2,9 @@
 
 import re
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from posts import rendering
 from tests.factories import SAMPLE
 
@@ -58,3 +61,48 @@ def test_figure_parts_are_escaped():
 def test_image_size_from_url_or_default():
     assert rendering.image_size("https://placehold.co/800x600/png") == (800, 600)
     assert rendering.image_size("https://example.test/cat.png") == rendering.DEFAULT_IMAGE_SIZE
+
+
+def _sanitized_the_slow_way(body: str, language: str | None) -> str:
+    """What the body rendered to before highlighted code skipped the sanitizer: all of it sanitized."""
+    md = rendering._markdown_for(language)
+    return rendering.sanitize(md.renderer.render(md.parse(body), md.options, {}))
+
+
+CODE = st.text(
+    alphabet=st.sampled_from(list("abc xyz\n\t'\"&<>;=(){}[]/\\#`~*_-.:!?é\u00a0\u2028🙂0123456789")), max_size=60
+)
+# Raw HTML around the code that leaves elements, attributes or comments open.
+AROUND = st.sampled_from(
+    ["", "para\n\n", '<img alt="\n\n', "<table><tr><td>\n\n", "<a href='x'>\n\n", "<!--\n\n", "> quote\n"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    code=CODE,
+    language=st.sampled_from(["python", "js", "html", "sql", "go", "cpp"]),
+    before=AROUND,
+    after=AROUND,
+)
+def test_highlighted_code_put_in_after_sanitizing_gives_what_sanitizing_everything_gave(code, language, before, after):
+    body = f"{before}```{language}\n{code}\n```\n\n{after}~~~\n{code}\n~~~\n"
+    md = rendering._markdown_for(language)
+    assert rendering._sanitized(md, md.parse(body)) == _sanitized_the_slow_way(body, language)
+
+
+def test_a_marker_written_in_the_body_is_not_replaced_by_code():
+    # The markers are random per render; a body guessing their shape gets its text back, escaped.
+    body = '```python\nx = 1\n```\n\n<code class="language-python">00000000000000000z</code>\n'
+    html = rendering.render_body(body)
+    assert html == _sanitized_the_slow_way(body, None)
+    assert html.count('<span class="n">x</span>') == 1
+
+
+def test_code_with_quotes_ampersands_and_no_break_spaces_takes_the_quick_way(monkeypatch):
+    body = "```python\ns = \"it's\" & '\u00a0' < 2\n```\n"
+    expected = _sanitized_the_slow_way(body, None)
+    calls, clean = [], rendering.sanitize
+    monkeypatch.setattr(rendering, "sanitize", lambda html: calls.append(html) or clean(html))
+    assert rendering.render_body(body) == expected
+    assert len(calls) == 1 and "&quot;" not in calls[0]  # the code itself never reached the sanitizer
