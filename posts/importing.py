@@ -141,8 +141,8 @@ def validate_raw(raw_record: RawRecord, *, keep_unknown: bool = False) -> Prepar
         )
 
 
-def _validate_chunk(chunk: list[RawRecord], keep_unknown: bool) -> list[tuple[RawRecord, PreparedRecord | RecordError]]:
-    return [(raw, validate_raw(raw, keep_unknown=keep_unknown)) for raw in chunk]
+def _validate_chunk(chunk: list[RawRecord], keep_unknown: bool) -> list[PreparedRecord | RecordError]:
+    return [validate_raw(raw, keep_unknown=keep_unknown) for raw in chunk]
 
 
 def _validated(
@@ -161,7 +161,7 @@ def _validated(
     chunks = _chunked(raws, _CHUNK)
     if workers <= 1:
         for chunk in chunks:
-            yield from _validate_chunk(chunk, keep_unknown)
+            yield from zip(chunk, _validate_chunk(chunk, keep_unknown), strict=True)
         return
     # Forked workers inherit Django set up but should not inherit an open database
     # connection (they never use it, and a killed import would leave it open).
@@ -170,16 +170,19 @@ def _validated(
         if not connection.in_atomic_block:
             connection.close()
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent) as pool:
+        # The chunk stays here: a worker sends back only what it made of each record.
         pending, broken = deque(), None
         try:
             for chunk in chunks:
-                pending.append(pool.submit(_validate_chunk, chunk, keep_unknown))
+                pending.append((chunk, pool.submit(_validate_chunk, chunk, keep_unknown)))
                 if len(pending) >= max(workers * 2, -(-ahead // _CHUNK)):
-                    yield from pending.popleft().result()
+                    chunk, outcomes = pending.popleft()
+                    yield from zip(chunk, outcomes.result(), strict=True)
         except SourceReadError as error:
             broken = error
         while pending:
-            yield from pending.popleft().result()
+            chunk, outcomes = pending.popleft()
+            yield from zip(chunk, outcomes.result(), strict=True)
         if broken is not None:
             raise broken
 

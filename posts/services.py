@@ -48,10 +48,11 @@ class PreparedRecord:
     # entities are likely to have, and those slugs: the writer keeps it when they are the real ones.
     markup: dict | None = None
     markup_slugs: tuple | None = None
+    # The record's payload.source_id; read a dozen times a record by the writer.
+    source_id: str = field(init=False)
 
-    @property
-    def source_id(self) -> str:
-        return self.canonical["payload"]["source_id"]
+    def __post_init__(self):
+        self.source_id = self.canonical["payload"]["source_id"]
 
 
 def prepare_record(canonical: dict, *, location: str = "", raw: bytes | None = None) -> PreparedRecord:
