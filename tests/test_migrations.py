@@ -44,3 +44,16 @@ def test_split_into_ops_and_pagecache_keeps_tables_rows_and_content_types():
     assert PurgeLog._meta.db_table == "posts_purgelog"
     assert ContentType.objects.filter(app_label="pagecache", model="purgelog").exists()
     assert not ContentType.objects.filter(app_label="posts", model="purgelog").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="column compression is PostgreSQL's (CI's second run)")
+@pytest.mark.django_db
+def test_the_large_text_columns_are_compressed_with_lz4():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attrelid::regclass::text, attname, attcompression FROM pg_attribute "
+            "WHERE attrelid IN ('posts_post'::regclass, 'posts_revision'::regclass) AND attcompression <> ''"
+        )
+        compressed = {(table, column) for table, column, method in cursor.fetchall() if method == "l"}
+    expected = {("posts_post", c) for c in ("body", "body_html", "meta_html", "tags_html")}
+    assert expected | {("posts_revision", "snapshot")} <= compressed
