@@ -42,7 +42,10 @@ def slug_tag(slug: str) -> str:
 
 def tags_for_change(change) -> set[str]:
     """The cache tags to purge for one services.PostChange: what showed it, and the listings it joined or left."""
-    tags = {post_tag(change.post_id)}
+    # A post that did not exist is on no page yet (ids are never reused: PostgreSQL's sequences,
+    # SQLite's AUTOINCREMENT); the slug tag below still purges the 404 of its URL. A bulk import
+    # of new posts purges half the tags for it.
+    tags = {post_tag(change.post_id)} if change.before is not None else set()
     placements = [placement for placement in (change.before, change.after) if placement is not None]
     tags.update(slug_tag(placement.slug) for placement in placements)
     listed = [placement for placement in placements if placement.published]

@@ -160,7 +160,7 @@ def test_tags_for_a_content_edit_are_the_post_and_its_route():
 def test_tags_when_a_post_joins_or_leaves_listings():
     new = PostChange(7, None, placement(stack={"go"}, tools={"git"}, entities={"area-x"}))
     assert cache_tags.tags_for_change(new) == {
-        "post:7", "slug:a", "list:sitemap", "list:sitemap:1", "list:search", "list:home", "list:feed",
+        "slug:a", "list:sitemap", "list:sitemap:1", "list:search", "list:home", "list:feed",
         "list:stack:go", "list:tools:git", "list:entity:area-x", "list:topic:t",
     }  # fmt: skip
     retagged = PostChange(7, placement(stack={"go", "rust"}), placement(stack={"go", "zig"}, slug="b"))
