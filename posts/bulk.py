@@ -1,7 +1,8 @@
 """Set-based writes for the batch write path, fastest per database.
 
-On PostgreSQL rows go in with COPY (into the table, or into a temporary
-staging table followed by one INSERT ... ON CONFLICT); elsewhere with
+On PostgreSQL rows go in with COPY in the binary format (into the table, or
+into a temporary staging table followed by one INSERT ... ON CONFLICT for
+rows that may exist); elsewhere with
 bulk_create. Callers pass plain dicts keyed by field name and never see the
 difference. Measured on this kind of machine: COPY loads ~2.5x the rows/s of
 bulk_create (see docs/performance.md).
