@@ -47,7 +47,10 @@ def free_port() -> int:
 
 
 def manage(env: dict, *args: str, root: Path = ROOT) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=root, env=env, capture_output=True, text=True)
+    if done.returncode:
+        # The output is captured to keep the table readable; on failure it is the only clue.
+        sys.exit(f"manage.py {' '.join(args)} failed in {root} (exit {done.returncode}):\n{done.stderr[-4000:]}")
 
 
 def scratch_database(env: dict, suffix: str = "") -> str | None:
