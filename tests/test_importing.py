@@ -1,5 +1,6 @@
 """import_posts: counts, revisions, rejects, exit status, crash safety, concurrency."""
 
+import gc
 import gzip
 import io
 import json
@@ -15,6 +16,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from alphanode.ops.models import ImportRun
+from posts import sources
 from posts.importing import import_records
 from posts.models import Entity, ImageSource, Post, Revision, StackTag
 from tests.conftest import ROOT, SAMPLE_JSON, SAMPLE_JSONL, subprocess_env
@@ -82,7 +84,9 @@ def bad_records(sample: dict) -> dict[str, bytes]:
     }
 
 
-def test_mixed_file_stores_every_good_record_and_rejects_every_bad_one(tmp_path, sample_record):
+# With worker processes the raw bytes stay in the importer and are joined back to each result.
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_mixed_file_stores_every_good_record_and_rejects_every_bad_one(tmp_path, sample_record, workers):
     bad = bad_records(sample_record)
     good = [sample_record, make_record(1), make_record(2)]
     lines = [good[0], bad["reading_time"], good[1], *list(bad.values())[1:], good[2]]
@@ -90,7 +94,7 @@ def test_mixed_file_stores_every_good_record_and_rejects_every_bad_one(tmp_path,
     rejects = tmp_path / "rejects.jsonl"
 
     with pytest.raises(CommandError) as raised:
-        call_command("import_posts", source, "--workers", "1", "--rejects", str(rejects))
+        call_command("import_posts", source, "--workers", workers, "--rejects", str(rejects))
     assert raised.value.returncode == 1
 
     assert set(Post.objects.values_list("source_id", flat=True)) == {"alphanode-004577", "test-000001", "test-000002"}
@@ -177,6 +181,15 @@ def test_worker_processes_give_the_same_result(tmp_path):
     assert StackTag.objects.count() == 900
     assert ImageSource.objects.count() == 300
     assert Entity.objects.count() == 3
+
+
+def test_an_import_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    source = write_jsonl(tmp_path / "few.jsonl", [make_record(n) for n in range(1, 4)])
+    thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
+    import_records([source], workers=2)
+    with pytest.raises(sources.SourceError):
+        import_records([str(tmp_path / "missing.jsonl")], workers=1)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (thresholds, frozen)
 
 
 def test_same_post_twice_in_one_file_applies_in_order(tmp_path):
