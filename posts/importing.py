@@ -240,14 +240,15 @@ def _fewer_collections() -> Iterator[None]:
     first threshold leaves ~250 passes and 0.5 s. Reference counting still
     frees everything that is not a cycle at once, so memory stays flat.
     """
-    thresholds = gc.get_threshold()
+    thresholds, frozen_before = gc.get_threshold(), gc.get_freeze_count()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        if not frozen_before:  # unfreeze() would also release what a caller froze
+            gc.unfreeze()
 
 
 def _exit_with_parent() -> None:
@@ -266,6 +267,7 @@ def _exit_with_parent() -> None:
 WRITTEN_MODELS = [Post, StackTag, ToolTag, PostEntity, ImageSource, Revision]
 
 
+@_fewer_collections()
 def import_records(
     paths: list[str],
     *,
@@ -331,43 +333,42 @@ def import_records(
             batch.clear()
             batch_ids.clear()
 
-    with _fewer_collections():
-        status = ImportRun.Status.FAILED
+    status = ImportRun.Status.FAILED
+    try:
         try:
-            try:
-                for raw, outcome in _validated(
-                    read_records(paths, stdin=stdin), workers=workers, keep_unknown=keep_unknown, ahead=2 * batch_size
-                ):
-                    if isinstance(outcome, RecordError):
-                        reject(raw.raw, outcome)
-                        if progress:
-                            progress(1)
-                        continue
-                    # The same post twice in one batch would be two writes of one row in one statement.
-                    if outcome.source_id in batch_ids:
-                        flush()
-                    batch.append(outcome)
-                    batch_ids.add(outcome.source_id)
-                    if len(batch) >= batch_size:
-                        flush()
-            except SourceReadError as error:
-                report.failure = str(error)
-            flush()
-            if not dry_run:
-                bulk.refresh_statistics(WRITTEN_MODELS, rows_written=report.created + report.updated)
-            status = ImportRun.Status.FAILED if report.failure else ImportRun.Status.FINISHED
-        finally:
-            report.seconds = time.monotonic() - started
-            rejects.close(report.summary())
-            if rejects.used:
-                report.reject_path, report.errors_path = rejects.path, rejects.errors_path
-            stopped_by = sys.exc_info()[1]  # the exception ending the run, if one is
-            failure = f"{type(stopped_by).__name__}: {stopped_by}" if stopped_by else report.failure
-            try:
-                _finish_run(run, report, status, failure)
-            except (OperationalError, InterfaceError):
-                # The database is gone (the reason the run stops); the run's row is left as it was.
-                logger.warning("import run %s: could not record its end, the database is unreachable", run.pk)
+            for raw, outcome in _validated(
+                read_records(paths, stdin=stdin), workers=workers, keep_unknown=keep_unknown, ahead=2 * batch_size
+            ):
+                if isinstance(outcome, RecordError):
+                    reject(raw.raw, outcome)
+                    if progress:
+                        progress(1)
+                    continue
+                # The same post twice in one batch would be two writes of one row in one statement.
+                if outcome.source_id in batch_ids:
+                    flush()
+                batch.append(outcome)
+                batch_ids.add(outcome.source_id)
+                if len(batch) >= batch_size:
+                    flush()
+        except SourceReadError as error:
+            report.failure = str(error)
+        flush()
+        if not dry_run:
+            bulk.refresh_statistics(WRITTEN_MODELS, rows_written=report.created + report.updated)
+        status = ImportRun.Status.FAILED if report.failure else ImportRun.Status.FINISHED
+    finally:
+        report.seconds = time.monotonic() - started
+        rejects.close(report.summary())
+        if rejects.used:
+            report.reject_path, report.errors_path = rejects.path, rejects.errors_path
+        stopped_by = sys.exc_info()[1]  # the exception ending the run, if one is
+        failure = f"{type(stopped_by).__name__}: {stopped_by}" if stopped_by else report.failure
+        try:
+            _finish_run(run, report, status, failure)
+        except (OperationalError, InterfaceError):
+            # The database is gone (the reason the run stops); the run's row is left as it was.
+            logger.warning("import run %s: could not record its end, the database is unreachable", run.pk)
     logger.info(
         "import finished: %s",
         report.summary(),

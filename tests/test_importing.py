@@ -16,7 +16,6 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from alphanode.ops.models import ImportRun
-from posts import sources
 from posts.importing import import_records
 from posts.models import Entity, ImageSource, Post, Revision, StackTag
 from tests.conftest import ROOT, SAMPLE_JSON, SAMPLE_JSONL, subprocess_env
@@ -187,9 +186,24 @@ def test_an_import_leaves_the_garbage_collector_as_it_found_it(tmp_path):
     source = write_jsonl(tmp_path / "few.jsonl", [make_record(n) for n in range(1, 4)])
     thresholds, frozen = gc.get_threshold(), gc.get_freeze_count()
     import_records([source], workers=2)
-    with pytest.raises(sources.SourceError):
-        import_records([str(tmp_path / "missing.jsonl")], workers=1)
     assert (gc.get_threshold(), gc.get_freeze_count()) == (thresholds, frozen)
+
+    def interrupted(count):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # an import stopped midway, after its first batch
+        import_records([source], workers=1, progress=interrupted)
+    assert (gc.get_threshold(), gc.get_freeze_count()) == (thresholds, frozen)
+
+
+def test_an_import_keeps_what_its_caller_froze_frozen(tmp_path):
+    source = write_jsonl(tmp_path / "one.jsonl", [make_record(1)])
+    gc.freeze()
+    try:
+        import_records([source], workers=1)
+        assert gc.get_freeze_count() > 0  # unfreeze() would have released them all
+    finally:
+        gc.unfreeze()
 
 
 def test_same_post_twice_in_one_file_applies_in_order(tmp_path):
