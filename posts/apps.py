@@ -7,5 +7,6 @@ class PostsConfig(AppConfig):
     verbose_name = "alphanode posts"
 
     def ready(self):
-        # Connects the receiver that purges the page cache when posts change.
-        from posts import cache_tags  # noqa: F401
+        # Connects the receiver that purges the page cache when posts change,
+        # and registers the any_of lookup.
+        from posts import cache_tags, lookups  # noqa: F401

@@ -50,9 +50,15 @@ class PreparedRecord:
     markup_slugs: tuple | None = None
     # The record's payload.source_id; read a dozen times a record by the writer.
     source_id: str = field(init=False)
+    # Worked out where the record is prepared (an import's workers) rather than by the single
+    # writer, which asked slugify (~35 µs) twice a record for them.
+    slug_options: tuple[str, ...] = field(init=False)
+    search_terms: str = field(init=False)
 
     def __post_init__(self):
         self.source_id = self.canonical["payload"]["source_id"]
+        self.slug_options = _post_slug_options(self.canonical["title"], self.source_id)
+        self.search_terms = search.search_terms(self.canonical)
 
 
 def prepare_record(canonical: dict, *, location: str = "", raw: bytes | None = None) -> PreparedRecord:
@@ -208,7 +214,7 @@ def posts_write(
         bulk.lock_writes()
         existing = {
             row["source_id"]: row
-            for row in Post.objects.filter(source_id__in=[item.source_id for item in prepared]).values(
+            for row in Post.objects.filter(source_id__any_of=[item.source_id for item in prepared]).values(
                 *_EXISTING_COLUMNS
             )
         }
@@ -304,7 +310,7 @@ def _check_lock_versions(existing: dict, expected: dict[str, int]) -> None:
 def _reject_taken_references(prepared, existing, result: WriteResult) -> list[PreparedRecord]:
     """Drop records whose reference belongs to another post (stored, or earlier in this batch)."""
     owners = dict(
-        Post.objects.filter(reference__in=[item.canonical["reference"] for item in prepared]).values_list(
+        Post.objects.filter(reference__any_of=[item.canonical["reference"] for item in prepared]).values_list(
             "reference", "source_id"
         )
     )
@@ -472,7 +478,7 @@ def _post_row(
         **_markup(item, tags, entities, topic),
         "page_facts": fragments.page_facts(item.canonical, tags=tags, entities=entities),
         "topic_slug": topic,
-        "search_terms": search.search_terms(item.canonical),
+        "search_terms": item.search_terms,
         "record_hash": item.hash,
         "flagged_at": (flagged_before or now) if queued else None,
         "updated_at": now,
@@ -532,7 +538,7 @@ def _free_slugs(model, wanted: dict) -> dict:
     One query for the whole batch; a key whose candidates are all taken maps to None.
     """
     candidates = [slug for options in wanted.values() for slug in options]
-    taken = set(model.objects.filter(slug__in=candidates).values_list("slug", flat=True))
+    taken = set(model.objects.filter(slug__any_of=candidates).values_list("slug", flat=True))
     chosen = {}
     for key, options in wanted.items():
         chosen[key] = next((option for option in options if option not in taken), None)
@@ -540,16 +546,19 @@ def _free_slugs(model, wanted: dict) -> dict:
     return chosen
 
 
+def _post_slug_options(title: str, source_id: str) -> tuple[str, str, str]:
+    """A new post's slug: the title's, or the title's plus the source id when taken (_new_slugs)."""
+    base = slugify(title)[:120].strip("-") or "post"
+    return (
+        base,
+        f"{base}-{slugify(source_id)[:60]}".strip("-"),
+        f"{base}-{hashlib.sha256(source_id.encode()).hexdigest()[:12]}",
+    )
+
+
 def _new_slugs(items: list[PreparedRecord]) -> dict[str, str]:
     """A unique slug per new post: the title's, or the title's plus the source id when taken."""
-    wanted = {}
-    for item in items:
-        base = slugify(item.canonical["title"])[:120].strip("-") or "post"
-        wanted[item.source_id] = [
-            base,
-            f"{base}-{slugify(item.source_id)[:60]}".strip("-"),
-            f"{base}-{hashlib.sha256(item.source_id.encode()).hexdigest()[:12]}",
-        ]
+    wanted = {item.source_id: item.slug_options for item in items}
     chosen = _free_slugs(Post, wanted)
     for source_id, slug in chosen.items():
         if slug is None:
@@ -644,6 +653,8 @@ def _replace_related(items: list[tuple[int, dict]], updated_ids: list[int], tags
     bulk.insert(ImageSource, images)
 
 
+# Topics repeat across posts, and the writer asks once a record.
+@functools.lru_cache(maxsize=8192)
 def topic_slug(topic: str) -> str:
     """The slug of a topic's page (empty when the topic has no letters or digits: no page)."""
     return slugify(topic)[:300].strip("-")
