@@ -107,7 +107,7 @@ def test_a_schedule_is_refused_when_naive_or_out_of_order():
 
 def test_due_events_are_applied_once_with_a_revision_and_a_purge(purged):
     post = make_draft(1)
-    publish_at = in_seconds(0.3)
+    publish_at = in_seconds(1)  # room for a slow machine before "not due yet"
     services.post_set_schedule(post.pk, publish_at=publish_at, unpublish_at=in_seconds(60))
     assert services.posts_apply_schedule() == []  # not due yet
     wait_until(publish_at)
@@ -192,10 +192,15 @@ def test_a_page_past_its_expiry_is_never_served(client):
     make_post(1)
     cache = page_cache()
     headers = [("Content-Type", "text/html; charset=utf-8")]
-    page = CachedPage(200, headers, b"old", time.time(), '"e"', ["list:home"], expires=time.time() + 0.3, final=True)
-    cache.set("/", page, ttl=1, since=cache.generation(fresh=True))
+
+    def store(expires):
+        page = CachedPage(200, headers, b"old", time.time() - 1, '"e"', ["list:home"], expires=expires, final=True)
+        cache.set("/", page, ttl=60, since=cache.generation(fresh=True))
+
+    # No sleeping: a slow CI machine must not turn "before the expiry" into "after it".
+    store(expires=time.time() + 60)
     assert client.get("/").content == b"old"
-    time.sleep(0.35)
+    store(expires=time.time() - 0.01)  # still in the store (its ttl runs on), but past the moment the page changes
     response = client.get("/")
     assert response["X-Cache"] == "MISS" and response.content != b"old"
 
