@@ -1,5 +1,6 @@
 """cmark-gfm renders the bodies it can answer for exactly as markdown-it-py did, and leaves the rest to it."""
 
+import ctypes
 import os
 
 import msgspec
@@ -92,6 +93,31 @@ def test_unicode_space_is_every_space_to_python_but_the_ascii_ones_cmark_knows()
     spaces = {chr(point) for point in range(0x110000) if chr(point).isspace()} - set(" \t\n\r")
     assert {space for space in spaces if cmark_html.UNICODE_SPACE.fullmatch(space)} == spaces
     assert not cmark_html.UNICODE_SPACE.search(" \t\n\r")
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks")
+    ] + [("keepcost", ctypes.c_size_t)]
+
+
+def _malloced_bytes() -> int:
+    """What the C library's malloc has handed out and not had back (glibc's mallinfo2)."""
+    mallinfo2 = ctypes.CDLL(None).mallinfo2
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
+def test_rendering_frees_what_cmark_allocates():
+    body = msgspec.json.decode(next(iter(generating.generate_lines(1, seed=4577))))["body"]
+    cmark_html.markdown_to_html(body, 0)
+    before = _malloced_bytes()
+    for _ in range(1000):
+        cmark_html.markdown_to_html(body, 0)
+    # cmarkgfm.markdown_to_html keeps every result: len(body) and more a call, megabytes here.
+    assert _malloced_bytes() - before < len(body) * 100
 
 
 WORDS = st.sampled_from(
