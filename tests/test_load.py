@@ -1,7 +1,7 @@
 """Load: mixed traffic on gunicorn while an import and a stream of admin edits run (PostgreSQL + Redis).
 
-For LOAD_TEST_SECONDS (default 60, and in any case until the import has
-finished, which it had here), a separate process (tests/load_traffic.py) sends GETs to 127.0.0.1: 90% to
+For LOAD_TEST_SECONDS (default 60) and until the import has finished, a
+separate process (tests/load_traffic.py) sends GETs to 127.0.0.1: 90% to
 pages already in the page cache, 10% to searches and pages nobody asked for
 yet. Meanwhile `import_posts` loads LOAD_TEST_IMPORT new posts (default
 10,000) and an editor saves posts through the admin one after another. No
