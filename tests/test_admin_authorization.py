@@ -25,7 +25,9 @@ from alphanode.pagecache.models import PurgeLog
 from posts.models import Post, ReviewNote, Revision
 from tests.factories import changeform_data, edit_post, make_post, make_user
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+# Refusals are decided by permissions before any backend-specific query runs; the permitted paths run
+# on PostgreSQL in test_admin.py and test_admin_review.py.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow, pytest.mark.same_on_every_backend]
 
 DECISIONS = (
     "approve",

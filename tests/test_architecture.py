@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.same_on_every_backend
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # app -> the packages of ours it must never import (at module level or inside a function).

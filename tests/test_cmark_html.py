@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from posts import cmark_html, generating, rendering
 
+pytestmark = pytest.mark.same_on_every_backend
+
 FIGURE = {"url": "https://placehold.co/1200x630", "caption": "a figure", "source": "placehold.co"}
 
 

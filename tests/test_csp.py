@@ -1,10 +1,13 @@
 """The CSP middleware: django-csp's header for the same settings, built once, and its exceptions."""
 
+import pytest
 from csp.middleware import CSPMiddleware as ReferenceCSPMiddleware
 from django.http import HttpResponse
 from django.test import RequestFactory, override_settings
 
 from alphanode.ops.csp import CSPMiddleware
+
+pytestmark = pytest.mark.same_on_every_backend
 
 
 def page(request):

@@ -1,8 +1,12 @@
 """diffing: field-by-field meta changes and line-by-line body changes between two records."""
 
+import pytest
+
 from posts import records
 from posts.admin import diffing
 from tests.factories import make_record
+
+pytestmark = pytest.mark.same_on_every_backend
 
 
 def canonical(**overrides) -> dict:

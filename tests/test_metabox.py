@@ -1,8 +1,12 @@
 """The meta box rows: spec order, keys with spaces, nested lists, nothing Python- or JSON-shaped."""
 
+import pytest
+
 from posts import records
 from posts.metabox import MetaItem, MetaRow, meta_rows
 from tests.factories import make_record
+
+pytestmark = pytest.mark.same_on_every_backend
 
 
 def _canonical(**overrides) -> dict:

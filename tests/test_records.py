@@ -8,6 +8,8 @@ from posts import records
 from posts.records import RecordError
 from tests.factories import SAMPLE, make_record
 
+pytestmark = pytest.mark.same_on_every_backend
+
 
 def rejection(record: dict, **kwargs) -> RecordError:
     with pytest.raises(RecordError) as raised:

@@ -2,11 +2,14 @@
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posts import rendering
 from tests.factories import SAMPLE
+
+pytestmark = pytest.mark.same_on_every_backend
 
 
 def test_sample_body_renders_headings_list_and_highlighted_code():

@@ -18,7 +18,8 @@ import pytest
 from tests.conftest import ROOT
 from tests.factories import make_record
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The scores are the pages' markup, assets and browser-side speed; PostgreSQL and Redis change none of them.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.same_on_every_backend]
 
 SCRIPT = ROOT / "tests" / "browser" / "lighthouse_scores.mjs"
 LIGHTHOUSE = ROOT / "node_modules" / "lighthouse"
